@@ -1,0 +1,56 @@
+/**
+ * Stable error codes. Callers match on `code`, never on `instanceof`.
+ * Codes follow `BW_ERR_<NOUN>_<CONDITION>` and are never reused; every code is listed in the
+ * README's error table (a test checks it).
+ */
+export const ErrorCode = {
+  /** The policy file failed to parse or validate. */
+  POLICY_INVALID: 'BW_ERR_POLICY_INVALID',
+  /** The policy file could not be read. */
+  POLICY_UNREADABLE: 'BW_ERR_POLICY_UNREADABLE',
+  /** No route matched the request (breakwater is never an open proxy). */
+  ROUTE_NOT_FOUND: 'BW_ERR_ROUTE_NOT_FOUND',
+  /** The request body exceeded `limits.maxRequestBody`. */
+  BODY_TOO_LARGE: 'BW_ERR_BODY_TOO_LARGE',
+  /** The request could not be parsed (bad JSON for an LLM call, bad request target). */
+  REQUEST_INVALID: 'BW_ERR_REQUEST_INVALID',
+  /** Every tier of the chain was skipped or failed. */
+  CHAIN_EXHAUSTED: 'BW_ERR_CHAIN_EXHAUSTED',
+  /** An upstream failed after the client had already received part of a stream. */
+  STREAM_INTERRUPTED: 'BW_ERR_STREAM_INTERRUPTED',
+  /** The sidecar is shutting down and ended the request at `shutdown.timeout`. */
+  SHUTDOWN: 'BW_ERR_SHUTDOWN',
+  /** A control call on the admin API lacked a valid bearer token. */
+  ADMIN_UNAUTHORIZED: 'BW_ERR_ADMIN_UNAUTHORIZED',
+  /** The named breaker does not exist. */
+  BREAKER_NOT_FOUND: 'BW_ERR_BREAKER_NOT_FOUND',
+  /** The admin API could not be reached (CLI). */
+  ADMIN_UNREACHABLE: 'BW_ERR_ADMIN_UNREACHABLE',
+  /** A listener could not bind its address. */
+  LISTEN_FAILED: 'BW_ERR_LISTEN_FAILED',
+  /** A Kubernetes manifest given to `inject` could not be processed. */
+  MANIFEST_INVALID: 'BW_ERR_MANIFEST_INVALID',
+  /** An internal bug; the request still gets an answer. */
+  INTERNAL: 'BW_ERR_INTERNAL',
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** Base of every error breakwater throws or reports. */
+export class BreakwaterError extends Error {
+  readonly code: ErrorCode;
+  /** HTTP status this error maps to when it reaches a client. */
+  readonly status: number;
+
+  constructor(code: ErrorCode, message: string, status = 500, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'BreakwaterError';
+    this.code = code;
+    this.status = status;
+  }
+}
+
+/** True when `err` is a BreakwaterError carrying `code` (matches on code, not on class). */
+export function hasCode(err: unknown, code: ErrorCode): err is BreakwaterError {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === code;
+}

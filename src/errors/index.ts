@@ -1,0 +1,1 @@
+export { BreakwaterError, ErrorCode, hasCode } from './breakwater-error.ts';
