@@ -1,0 +1,16 @@
+import type { Failure } from './types.ts';
+
+/** `timeout: no first token within 5000ms` — how a failure reads inside a trip reason. */
+export function describeFailure(failure: Failure): string {
+  return `${failure.kind}: ${failure.message}`;
+}
+
+/** `0.5` → `50%`, `0.333…` → `33.3%`. */
+export function formatPercent(fraction: number): string {
+  return `${Number((fraction * 100).toFixed(1))}%`;
+}
+
+/** `60000` → `60s`, `1500` → `1.5s`, `250` → `250ms`. */
+export function formatDurationMs(ms: number): string {
+  return ms < 1000 ? `${ms}ms` : `${Number((ms / 1000).toFixed(3))}s`;
+}
