@@ -18,6 +18,12 @@ export interface Policy {
   readonly shutdown: ShutdownPolicy;
   readonly limits: LimitsPolicy;
   /**
+   * How upstream hostnames are resolved; default `system` (getaddrinfo, honours /etc/hosts).
+   * `dns`: resolve upstream hostnames with DNS queries, bypassing /etc/hosts — needed with
+   * `inject --via hosts`, where hostAliases point upstream names at the sidecar itself.
+   */
+  readonly resolver: 'system' | 'dns';
+  /**
    * The policy as a plain JSON document with defaults applied and every secret replaced by
    * `"[redacted]"` (values that came from `${ENV}`, and credential-like keys: token, password,
    * authorization, url userinfo). Served by `GET /config`.

@@ -1,0 +1,38 @@
+export { loadPolicyFile, parsePolicy } from './load.ts';
+export type { LoadPolicyOptions, ParsePolicyOptions } from './load.ts';
+export type { PolicyEnv } from './interpolate.ts';
+export { PolicyError, formatProblem } from './problems.ts';
+export type { PolicyProblem } from './problems.ts';
+export {
+  formatDuration,
+  formatListenAddress,
+  formatSize,
+  isLoopbackHost,
+  parseDuration,
+  parseListenAddress,
+  parseSize,
+} from './units.ts';
+export { FrozenSet } from './freeze.ts';
+export { REDACTED } from './view.ts';
+export { ReadinessMode, TierKind } from './types.ts';
+export type {
+  AdminPolicy,
+  BreakerPolicy,
+  CachePolicy,
+  CacheTier,
+  DegradedTier,
+  FailureRatePolicy,
+  HealthCheckPolicy,
+  LimitsPolicy,
+  ListenAddress,
+  ListenPolicy,
+  Policy,
+  PolicySource,
+  RouteMatch,
+  RoutePolicy,
+  ShutdownPolicy,
+  TierPolicy,
+  UpstreamPolicy,
+  UpstreamTier,
+  UpstreamTimeouts,
+} from './types.ts';
