@@ -19,7 +19,7 @@ export const ErrorCode = {
   /** An upstream failed after the client had already received part of a stream. */
   STREAM_INTERRUPTED: 'BW_ERR_STREAM_INTERRUPTED',
   /** The sidecar is shutting down and ended the request at `shutdown.timeout`. */
-  SHUTDOWN: 'BW_ERR_SHUTDOWN',
+  SHUTDOWN: 'BW_ERR_SHUTDOWN_TIMEOUT',
   /** A control call on the admin API lacked a valid bearer token. */
   ADMIN_UNAUTHORIZED: 'BW_ERR_ADMIN_UNAUTHORIZED',
   /** The named breaker does not exist. */

@@ -1,0 +1,2 @@
+export { degradedAnswer } from './answer.ts';
+export type { DegradedAnswer } from './answer.ts';

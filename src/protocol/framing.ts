@@ -1,0 +1,70 @@
+/**
+ * Incremental splitting of streamed bodies into whole events: SSE events end with a blank line
+ * (`\n\n`, or `\r\n\r\n`), NDJSON records with `\n`. Chunks may cut an event anywhere; the
+ * splitter keeps the remainder. Works on Buffers to avoid decoding bytes it only forwards.
+ */
+export const Framing = { SSE: 'sse', NDJSON: 'ndjson' } as const;
+export type Framing = (typeof Framing)[keyof typeof Framing];
+
+const LF = 0x0a;
+const CR = 0x0d;
+
+/** Finds the end (exclusive) of the last complete event in `buf`, or 0 when there is none. */
+export function lastBoundary(framing: Framing, buf: Buffer): number {
+  if (framing === Framing.NDJSON) {
+    const i = buf.lastIndexOf(LF);
+    return i + 1;
+  }
+  for (let i = buf.length - 1; i > 0; i--) {
+    if (buf[i] !== LF) continue;
+    if (buf[i - 1] === LF) return i + 1;
+    if (buf[i - 1] === CR && i >= 3 && buf[i - 2] === LF && buf[i - 3] === CR) return i + 1;
+  }
+  return 0;
+}
+
+/**
+ * Splits `text` (complete events only) into the events' payloads: for SSE the joined `data:`
+ * field values of each event (events without data are skipped), for NDJSON each non-empty line.
+ */
+export function splitEvents(framing: Framing, text: string): string[] {
+  const out: string[] = [];
+  if (text.includes('\r')) text = text.replace(/\r\n?/g, '\n');
+  if (framing === Framing.NDJSON) {
+    let start = 0;
+    while (start < text.length) {
+      let end = text.indexOf('\n', start);
+      if (end === -1) end = text.length;
+      const line = text.slice(start, end).trim();
+      if (line !== '') out.push(line);
+      start = end + 1;
+    }
+    return out;
+  }
+  let start = 0;
+  while (start < text.length) {
+    let end = text.indexOf('\n\n', start);
+    if (end === -1) end = text.length;
+    const data = dataOf(text, start, end);
+    if (data !== null) out.push(data);
+    start = end + 2;
+  }
+  return out;
+}
+
+/** The joined `data:` values of the SSE event in `text[start, end)`, or null when it has none. */
+function dataOf(text: string, start: number, end: number): string | null {
+  let data: string | null = null;
+  let pos = start;
+  while (pos < end) {
+    let eol = text.indexOf('\n', pos);
+    if (eol === -1 || eol > end) eol = end;
+    if (text.startsWith('data:', pos)) {
+      const from = text.charCodeAt(pos + 5) === 0x20 ? pos + 6 : pos + 5;
+      const v = text.slice(from, eol);
+      data = data === null ? v : data + '\n' + v;
+    }
+    pos = eol + 1;
+  }
+  return data;
+}
