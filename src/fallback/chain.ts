@@ -1,0 +1,219 @@
+import type { ServerResponse } from 'node:http';
+import type { Permit } from '../breaker/index.ts';
+import type { ResponseCache } from '../cache/index.ts';
+import type { Clock } from '../clock/index.ts';
+import { degradedAnswer } from '../degraded/index.ts';
+import { ErrorCode } from '../errors/index.ts';
+import type { Logger } from '../log/index.ts';
+import type { Metrics } from '../metrics/index.ts';
+import type { CacheTier, DegradedTier, UpstreamTier } from '../policy/index.ts';
+import { errorBody } from '../protocol/index.ts';
+import { UpstreamCall, type CallOutcome, type UpstreamSet } from '../upstream/index.ts';
+import type { ChainRequest, SkipNote } from './request.ts';
+
+/** What the chain needs from the process: the active upstreams, the cache and the instruments. */
+export interface ChainDeps {
+  readonly upstreams: UpstreamSet;
+  readonly cache: ResponseCache;
+  readonly metrics: Metrics;
+  readonly clock: Clock;
+  readonly logger: Logger;
+}
+
+/** Result of one tier: answered (the client has its response) or skipped with a reason. */
+type TierResult = { readonly answered: true; readonly tier: string; readonly status: number } | SkipNote;
+
+const NO_RETRY = 'false';
+
+/**
+ * Walks the route's chain for one LLM call (SPEC §4): upstream tiers (skipped when their breaker is
+ * open, trial slots are taken, or `maxConcurrent` is reached; moving on when they fail before the
+ * client got a byte), then the cache, then the degraded answer, then a 503 with `Retry-After`.
+ * Every answer carries `x-breakwater-tier` and `x-breakwater-route`; answers after a fallback also
+ * carry `x-breakwater-skipped` naming why each earlier tier did not answer.
+ */
+export async function runChain(deps: ChainDeps, req: ChainRequest, res: ServerResponse): Promise<void> {
+  const chain = req.route.chain;
+  const cacheKey = deps.cache.keyFor(req);
+  let skipped: SkipNote[] | null = null;
+  for (let i = req.startIndex; i < chain.length; i++) {
+    const tier = chain[i]!;
+    const headers = tierHeaders(req, skipped);
+    let result: TierResult;
+    if (tier.kind === 'upstream') result = await upstreamTier(deps, req, tier, res, headers, cacheKey);
+    else if (tier.kind === 'cache') result = await cacheTier(deps, req, tier, res, headers, cacheKey);
+    else result = degradedTier(deps, req, tier, res, headers);
+    if ('answered' in result) {
+      finish(deps, req, result.tier, result.status, skipped);
+      return;
+    }
+    (skipped ??= []).push(result);
+    if (res.destroyed || res.writableEnded) return;
+  }
+  exhausted(deps, req, res, skipped ?? []);
+}
+
+function tierHeaders(req: ChainRequest, skipped: SkipNote[] | null): Record<string, string> {
+  const h: Record<string, string> = { 'x-breakwater-route': req.route.name };
+  if (skipped !== null) h['x-breakwater-skipped'] = skipped.map((s) => `${s.tier}=${s.reason}`).join(', ');
+  return h;
+}
+
+async function upstreamTier(
+  deps: ChainDeps,
+  req: ChainRequest,
+  tier: UpstreamTier,
+  res: ServerResponse,
+  headers: Record<string, string>,
+  cacheKey: string | null,
+): Promise<TierResult> {
+  const up = deps.upstreams.byName.get(tier.upstream)!;
+  const name = tier.upstream;
+  if (up.inflight >= up.policy.maxConcurrent) return { tier: name, reason: 'saturated' };
+  const permit: Permit | null = up.breaker.tryAcquire();
+  if (permit === null)
+    return { tier: name, reason: up.breaker.state === 'half_open' ? 'half_open_busy' : up.breaker.state };
+  headers['x-breakwater-tier'] = name;
+  up.inflight++;
+  const body = rewriteModel(req, tier);
+  const recordLimitBytes = cacheKey === null ? 0 : deps.cache.maxEntryBytes;
+  let call: UpstreamCall | null = null;
+  const outcome = await new Promise<CallOutcome>((resolve) => {
+    call = new UpstreamCall(
+      up,
+      {
+        method: req.method,
+        path: req.pathWithQuery,
+        rawHeaders: req.rawHeaders,
+        connection: req.connection,
+        body,
+        protocol: req.endpoint.protocol,
+        recordLimitBytes,
+      },
+      res,
+      headers,
+      deps.clock,
+      resolve,
+    );
+    call.start();
+  });
+  up.inflight--;
+  const firstByteMs = (call as UpstreamCall | null)?.firstByteMs ?? -1;
+  if (firstByteMs >= 0) deps.metrics.upstreamFirstByte.observe({ upstream: name }, firstByteMs / 1000);
+  switch (outcome.kind) {
+    case 'ok':
+      up.breaker.success(permit);
+      if (outcome.recorded !== null && cacheKey !== null) deps.cache.store(req, cacheKey, outcome.recorded);
+      return { answered: true, tier: name, status: outcome.status };
+    case 'spill':
+      up.breaker.release(permit);
+      return { tier: name, reason: String(outcome.status) };
+    case 'client_gone':
+      up.breaker.release(permit);
+      return { answered: true, tier: name, status: 499 };
+    case 'failed':
+      up.breaker.failure(permit, outcome.failure);
+      if (deps.logger.isLevelEnabled('debug')) {
+        deps.logger.debug({ route: req.route.name, upstream: name, failure: outcome.failure }, 'tier failed');
+      }
+      if (outcome.committed) return { answered: true, tier: name, status: 502 };
+      return {
+        tier: name,
+        reason: outcome.failure.kind === 'status' ? outcome.failure.message.slice(5) : outcome.failure.kind,
+      };
+  }
+}
+
+function rewriteModel(req: ChainRequest, tier: UpstreamTier): Buffer {
+  if (req.json === null || req.model === null) return req.body;
+  const target = tier.models[req.model] ?? tier.models['*'];
+  if (target === undefined || target === req.model) return req.body;
+  return Buffer.from(JSON.stringify({ ...req.json, model: target }));
+}
+
+async function cacheTier(
+  deps: ChainDeps,
+  req: ChainRequest,
+  tier: CacheTier,
+  res: ServerResponse,
+  headers: Record<string, string>,
+  cacheKey: string | null,
+): Promise<TierResult> {
+  if (cacheKey === null) return { tier: 'cache', reason: 'not_cacheable' };
+  headers['x-breakwater-tier'] = 'cache';
+  headers['x-should-retry'] = NO_RETRY;
+  const served = await deps.cache.serve(req, cacheKey, tier.maxStaleMs, res, headers);
+  return served ? { answered: true, tier: 'cache', status: 200 } : { tier: 'cache', reason: 'miss' };
+}
+
+function degradedTier(
+  deps: ChainDeps,
+  req: ChainRequest,
+  tier: DegradedTier,
+  res: ServerResponse,
+  headers: Record<string, string>,
+): TierResult {
+  const answer = degradedAnswer(
+    req.endpoint,
+    req.model ?? 'unknown',
+    req.stream,
+    tier.message,
+    tier.status,
+    deps.clock.now(),
+  );
+  if (answer === null) return { tier: 'degraded', reason: 'no_degraded_form' };
+  headers['x-breakwater-tier'] = 'degraded';
+  headers['x-should-retry'] = NO_RETRY;
+  headers['content-type'] = answer.contentType;
+  headers['content-length'] = String(Buffer.byteLength(answer.body));
+  res.writeHead(answer.status, headers);
+  res.end(answer.body);
+  return { answered: true, tier: 'degraded', status: answer.status };
+}
+
+/** Nothing left: 503 in the client's protocol with `Retry-After` = seconds until the earliest half-open. */
+function exhausted(deps: ChainDeps, req: ChainRequest, res: ServerResponse, skipped: SkipNote[]): void {
+  let retryMs: number | null = null;
+  for (const tier of req.route.chain) {
+    if (tier.kind !== 'upstream') continue;
+    const ms = deps.upstreams.byName.get(tier.upstream)!.breaker.retryAfterMs();
+    if (ms !== null && (retryMs === null || ms < retryMs)) retryMs = ms;
+  }
+  const retryAfter = String(Math.max(1, Math.ceil((retryMs ?? 1000) / 1000)));
+  const why = skipped.map((s) => `${s.tier}=${s.reason}`).join(', ');
+  const body = errorBody(
+    req.endpoint.protocol,
+    503,
+    `no tier could answer (${why})`,
+    ErrorCode.CHAIN_EXHAUSTED,
+  );
+  if (!res.headersSent) {
+    res.writeHead(503, {
+      'content-type': 'application/json',
+      'content-length': String(Buffer.byteLength(body)),
+      'retry-after': retryAfter,
+      'x-should-retry': NO_RETRY,
+      'x-breakwater-tier': 'none',
+      'x-breakwater-route': req.route.name,
+      'x-breakwater-skipped': why,
+    });
+  }
+  res.end(body);
+  finish(deps, req, 'none', 503, skipped);
+}
+
+function finish(
+  deps: ChainDeps,
+  req: ChainRequest,
+  tier: string,
+  status: number,
+  skipped: SkipNote[] | null,
+): void {
+  const route = req.route.name;
+  deps.metrics.tierUsage.inc({ route, tier });
+  const seconds = (deps.clock.now() - req.startedAtMs) / 1000;
+  deps.metrics.requestDuration.observe({ route, tier, status: String(status) }, seconds);
+  if (skipped !== null && deps.logger.isLevelEnabled('debug')) {
+    deps.logger.debug({ route, tier, status, skipped }, 'answered after fallback');
+  }
+}

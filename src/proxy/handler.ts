@@ -1,0 +1,245 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { BreakwaterError, ErrorCode } from '../errors/index.ts';
+import { runChain, type ChainRequest } from '../fallback/index.ts';
+import {
+  endpointOf,
+  errorBody,
+  protocolOfPath,
+  type EndpointInfo,
+  type Protocol,
+} from '../protocol/index.ts';
+import type { Generation } from './generation.ts';
+import { normalizeAuthority } from './route-table.ts';
+
+/** Target of a CONNECT tunnel, by socket: its inner requests are routed to that authority. */
+export const tunnelTargets = new WeakMap<Socket, string>();
+
+/** The one place errors become HTTP answers (STYLE §3): JSON in the client's protocol. */
+export function sendError(
+  res: ServerResponse,
+  protocol: Protocol,
+  err: BreakwaterError,
+  extra?: Record<string, string>,
+): void {
+  if (res.headersSent) {
+    res.destroy(err);
+    return;
+  }
+  const body = errorBody(protocol, err.status, err.message, err.code);
+  res.writeHead(err.status, {
+    'content-type': 'application/json',
+    'content-length': String(Buffer.byteLength(body)),
+    ...extra,
+  });
+  res.end(body);
+}
+
+interface Target {
+  /** Normalized `host:port` the request was addressed to, or null. */
+  readonly authority: string | null;
+  /** True for absolute-form and tunnelled requests: only known hosts are carried. */
+  readonly captured: boolean;
+  readonly pathWithQuery: string;
+}
+
+function targetOf(req: IncomingMessage): Target | null {
+  const url = req.url ?? '/';
+  if (url.charCodeAt(0) === 0x2f /* / */) {
+    const tunnel = tunnelTargets.get(req.socket);
+    if (tunnel !== undefined) return { authority: tunnel, captured: true, pathWithQuery: url };
+    const host = req.headers.host;
+    return {
+      authority: host === undefined ? null : normalizeAuthority(host),
+      captured: false,
+      pathWithQuery: url,
+    };
+  }
+  if (url.startsWith('http://')) {
+    const slash = url.indexOf('/', 7);
+    const authority = slash === -1 ? url.slice(7) : url.slice(7, slash);
+    if (authority === '' || authority.includes('@')) return null;
+    return {
+      authority: normalizeAuthority(authority),
+      captured: true,
+      pathWithQuery: slash === -1 ? '/' : url.slice(slash),
+    };
+  }
+  return null;
+}
+
+/** Reads the body up to `limit` bytes; resolves null (after answering 413) when it is larger. */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length'] ?? -1);
+    if (declared > limit) {
+      resolve(null);
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let over = false;
+    req.on('data', (c: Buffer) => {
+      if (over) return;
+      size += c.length;
+      if (size > limit) {
+        over = true;
+        resolve(null);
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => {
+      if (!over) resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    });
+    req.on('error', reject);
+  });
+}
+
+function parseJson(body: Buffer): Record<string, unknown> | null {
+  if (body.length === 0) return null;
+  let v: unknown;
+  try {
+    v = JSON.parse(body.toString('utf8'));
+  } catch {
+    return null;
+  }
+  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
+}
+
+function noStore(req: IncomingMessage): boolean {
+  const cc = req.headers['cache-control'];
+  return cc !== undefined && cc.toLowerCase().includes('no-store');
+}
+
+/** Handles one request on the proxy listener against generation `gen`. */
+export async function handleRequest(
+  gen: Generation,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  const startedAtMs = gen.chain.clock.now();
+  const target = targetOf(req);
+  if (target === null) {
+    sendError(
+      res,
+      'openai',
+      new BreakwaterError(ErrorCode.REQUEST_INVALID, `unsupported request target: ${req.url ?? ''}`, 400),
+    );
+    return;
+  }
+  const q = target.pathWithQuery.indexOf('?');
+  const path = q === -1 ? target.pathWithQuery : target.pathWithQuery.slice(0, q);
+  const method = req.method ?? 'GET';
+  const ei = endpointOf(method, path);
+  const protocol = ei?.protocol ?? protocolOfPath(path);
+  if (target.captured && !gen.routes.isKnownAuthority(target.authority!)) {
+    req.resume();
+    const msg = `no route for host ${target.authority}: breakwater carries only its upstreams and route hosts`;
+    sendError(res, protocol, new BreakwaterError(ErrorCode.ROUTE_NOT_FOUND, msg, 404));
+    return;
+  }
+  const match = gen.routes.match(target.authority, path);
+  if (match === null) {
+    req.resume();
+    sendError(
+      res,
+      protocol,
+      new BreakwaterError(ErrorCode.ROUTE_NOT_FOUND, `no route for ${method} ${path}`, 404),
+    );
+    return;
+  }
+  if (ei === null) {
+    passthrough(
+      gen,
+      req,
+      res,
+      match.route.chain,
+      match.startIndex,
+      target.pathWithQuery,
+      match.route.name,
+      protocol,
+    );
+    return;
+  }
+  const body = await readBody(req, gen.policy.limits.maxRequestBodyBytes);
+  if (body === null) {
+    const limit = gen.policy.limits.maxRequestBodyBytes;
+    res.shouldKeepAlive = false;
+    req.resume();
+    sendError(
+      res,
+      protocol,
+      new BreakwaterError(ErrorCode.BODY_TOO_LARGE, `request body larger than ${limit} bytes`, 413),
+      {
+        connection: 'close',
+      },
+    );
+    return;
+  }
+  const json = parseJson(body);
+  if (json === null) {
+    sendError(
+      res,
+      protocol,
+      new BreakwaterError(ErrorCode.REQUEST_INVALID, 'request body must be a JSON object', 400),
+    );
+    return;
+  }
+  const creq: ChainRequest = {
+    routeName: match.route.name,
+    path,
+    endpoint: ei,
+    json,
+    model: typeof json.model === 'string' ? json.model : null,
+    stream: streamRequested(json, ei),
+    authorization: req.headers.authorization,
+    noStore: noStore(req),
+    method,
+    pathWithQuery: target.pathWithQuery,
+    rawHeaders: req.rawHeaders,
+    connection: req.headers.connection,
+    body,
+    route: match.route,
+    startIndex: match.startIndex,
+    startedAtMs,
+  };
+  await runChain(gen.chain, creq, res);
+}
+
+function streamRequested(json: Record<string, unknown>, ei: EndpointInfo): boolean {
+  const s = json.stream;
+  return s === undefined ? ei.streamsByDefault : s === true;
+}
+
+function passthrough(
+  gen: Generation,
+  req: IncomingMessage,
+  res: ServerResponse,
+  chain: Generation['policy']['routes'][number]['chain'],
+  startIndex: number,
+  pathWithQuery: string,
+  routeName: string,
+  protocol: Protocol,
+): void {
+  for (let i = startIndex; i < chain.length; i++) {
+    const tier = chain[i]!;
+    if (tier.kind !== 'upstream') continue;
+    const up = gen.chain.upstreams.byName.get(tier.upstream)!;
+    const s = up.breaker.state;
+    if (s === 'open' || s === 'forced_open') continue;
+    const headers = { 'x-breakwater-tier': tier.upstream, 'x-breakwater-route': routeName };
+    gen.passthrough.forward(req, res, up, pathWithQuery, headers, (err) => {
+      const msg = `pass-through to ${tier.upstream} failed: ${err.message}`;
+      sendError(res, protocol, new BreakwaterError(ErrorCode.CHAIN_EXHAUSTED, msg, 502), headers);
+    });
+    return;
+  }
+  req.resume();
+  sendError(
+    res,
+    protocol,
+    new BreakwaterError(ErrorCode.CHAIN_EXHAUSTED, `every upstream of route ${routeName} is open`, 503),
+    { 'x-breakwater-route': routeName, 'x-breakwater-tier': 'none', 'retry-after': '1' },
+  );
+}

@@ -1,0 +1,6 @@
+export { UpstreamCall } from './call.ts';
+export type { CallOutcome, CallRequest, RecordedAnswer } from './call.ts';
+export { UpstreamRuntime, UpstreamSet } from './runtime.ts';
+export type { UpstreamSetOptions } from './runtime.ts';
+export { clientResponseHeaders, isHopByHop, upstreamRequestHeaders } from './headers.ts';
+export { dnsLookup } from './resolver.ts';

@@ -1,0 +1,109 @@
+import { Pool } from 'undici';
+import type { LookupFunction } from 'node:net';
+import { CircuitBreaker, type Transition } from '../breaker/index.ts';
+import type { Clock } from '../clock/index.ts';
+import type { Policy, UpstreamPolicy } from '../policy/index.ts';
+import { dnsLookup } from './resolver.ts';
+
+/** Live state of one upstream: its connection pool, breaker and in-flight count. */
+export class UpstreamRuntime {
+  policy: UpstreamPolicy;
+  readonly pool: Pool;
+  readonly breaker: CircuitBreaker;
+  /** Calls in flight now, against `maxConcurrent`. */
+  inflight: number;
+  /** Names of the tier's own headers, precomputed. */
+  headerNames: ReadonlySet<string>;
+
+  constructor(policy: UpstreamPolicy, pool: Pool, breaker: CircuitBreaker) {
+    this.policy = policy;
+    this.pool = pool;
+    this.breaker = breaker;
+    this.inflight = 0;
+    this.headerNames = new Set(Object.keys(policy.headers));
+  }
+}
+
+/** Options shared by every upstream of one process. */
+export interface UpstreamSetOptions {
+  readonly clock: Clock;
+  readonly onTransition: (t: Transition) => void;
+  readonly random?: () => number;
+}
+
+function poolKey(u: UpstreamPolicy, resolver: string): string {
+  return `${u.origin}|${u.timeouts.connectMs}|${resolver}`;
+}
+
+function createPool(u: UpstreamPolicy, lookup: LookupFunction | null): Pool {
+  return new Pool(u.origin, {
+    connections: null,
+    pipelining: 1,
+    // breakwater runs its own first-byte and idle timers (SPEC §4); undici's would measure
+    // headers, which MAX sends before it knows whether generation works.
+    headersTimeout: 0,
+    bodyTimeout: 0,
+    keepAliveTimeout: 4_000,
+    connect: lookup ? { timeout: u.timeouts.connectMs, lookup } : { timeout: u.timeouts.connectMs },
+  });
+}
+
+/**
+ * The upstreams of the active policy. A reload builds a new set from the previous one: breakers
+ * of upstreams that still exist keep their state (SPEC §9), pools are kept when origin and connect
+ * settings are unchanged, and the pools of removed upstreams are closed once their calls finish.
+ */
+export class UpstreamSet {
+  readonly byName: ReadonlyMap<string, UpstreamRuntime>;
+  readonly #keys: ReadonlyMap<string, string>;
+
+  private constructor(byName: Map<string, UpstreamRuntime>, keys: Map<string, string>) {
+    this.byName = byName;
+    this.#keys = keys;
+  }
+
+  static build(policy: Policy, options: UpstreamSetOptions, previous: UpstreamSet | null): UpstreamSet {
+    const lookup = policy.resolver === 'dns' ? dnsLookup() : null;
+    const byName = new Map<string, UpstreamRuntime>();
+    const keys = new Map<string, string>();
+    for (const u of policy.upstreams) {
+      const key = poolKey(u, policy.resolver);
+      const old = previous?.byName.get(u.name);
+      let runtime: UpstreamRuntime;
+      if (old !== undefined && previous!.#keys.get(u.name) === key) {
+        old.breaker.setPolicy(u.breaker);
+        old.policy = u;
+        old.headerNames = new Set(Object.keys(u.headers));
+        runtime = old;
+      } else {
+        const breaker =
+          old?.breaker ??
+          new CircuitBreaker(u.name, u.breaker, {
+            clock: options.clock,
+            onTransition: options.onTransition,
+            ...(options.random ? { random: options.random } : {}),
+          });
+        if (old !== undefined) breaker.setPolicy(u.breaker);
+        runtime = new UpstreamRuntime(u, createPool(u, lookup), breaker);
+      }
+      byName.set(u.name, runtime);
+      keys.set(u.name, key);
+    }
+    if (previous) {
+      for (const [name, old] of previous.byName) {
+        if (byName.get(name)?.pool !== old.pool) void old.pool.close().catch(() => undefined);
+      }
+    }
+    return new UpstreamSet(byName, keys);
+  }
+
+  /** Closes every pool, waiting for calls in flight. */
+  async close(): Promise<void> {
+    await Promise.all([...this.byName.values()].map((u) => u.pool.close().catch(() => undefined)));
+  }
+
+  /** Destroys every pool at once (second signal, shutdown timeout). */
+  async destroy(): Promise<void> {
+    await Promise.all([...this.byName.values()].map((u) => u.pool.destroy().catch(() => undefined)));
+  }
+}
