@@ -1,0 +1,17 @@
+export { nullCache } from './null-cache.ts';
+export type { CacheRequest, ResponseCache } from './types.ts';
+export { CACHE_BREAKER_NAME, createResponseCache } from './create.ts';
+export type { CacheDeps } from './create.ts';
+export { StoreCache, MAX_PENDING_WRITES } from './store-cache.ts';
+export type { StoreCacheDeps } from './store-cache.ts';
+export { MemoryStore } from './memory-store.ts';
+export type { MemoryStoreOptions } from './memory-store.ts';
+export { RedisStore, reconnectDelayMs, redisClientOptions } from './redis-store.ts';
+export type { RedisStoreOptions } from './redis-store.ts';
+export type { CacheStore, GetResult, SetResult, StoredValue } from './store.ts';
+export { canonicalBody, cacheKey } from './key.ts';
+export { assembleAnswer } from './assemble.ts';
+export { decodeAnswer, encodeAnswer } from './answer.ts';
+export type { BodyAnswer, CachedAnswer, CachedChoice, GenerationAnswer } from './answer.ts';
+export { renderAnswer } from './replay.ts';
+export type { Rendered } from './replay.ts';
