@@ -1,0 +1,260 @@
+/**
+ * breakwater benchmark: the same load against a direct connection to the upstream, nginx (when
+ * installed) and breakwater, in one run, with ratios. See docs/benchmarks.md.
+ *
+ *   npm run build && node bench/run.ts [--quick]
+ *
+ * Everything runs on 127.0.0.1 and stops by itself. Throughput uses `wrk` when installed
+ * (Debian: `apt-get install wrk`), else a Node load loop (slower; ratios still comparable).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Pool } from 'undici';
+
+const ROOT = join(import.meta.dirname, '..');
+const QUICK = process.argv.includes('--quick');
+const LAT_N = QUICK ? 500 : 3000;
+const TP_SECONDS = QUICK ? 3 : 8;
+const CONC = 50;
+
+const CHAT = JSON.stringify({ model: 'bench', messages: [{ role: 'user', content: 'hello' }] });
+const CHAT_STREAM = JSON.stringify({
+  model: 'bench',
+  messages: [{ role: 'user', content: 'hello' }],
+  stream: true,
+});
+
+const children: ChildProcess[] = [];
+function track(c: ChildProcess): ChildProcess {
+  children.push(c);
+  return c;
+}
+function stopAll(): void {
+  for (const c of children) if (c.exitCode === null && c.pid !== undefined) c.kill('SIGTERM');
+}
+process.on('exit', stopAll);
+
+/** Reads lines of a child's stdout until `pick` returns a value. */
+function firstLine<T>(child: ChildProcess, pick: (line: string) => T | null, limitMs = 10_000): Promise<T> {
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    const timer = setTimeout(() => reject(new Error('child did not report in time')), limitMs);
+    child.stdout!.on('data', (c: Buffer) => {
+      buf += c.toString();
+      let i;
+      while ((i = buf.indexOf('\n')) !== -1) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        const v = pick(line);
+        if (v !== null) {
+          clearTimeout(timer);
+          resolve(v);
+        }
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`child exited ${code}`)));
+  });
+}
+
+/** A free port, for nginx only (it cannot report the port it picked): bind 0, read, close. */
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+async function latency(url: string, body: string, stream: boolean): Promise<{ p50: number; p99: number }> {
+  const pool = new Pool(url, { connections: 1 });
+  const samples: number[] = [];
+  try {
+    for (let i = 0; i < LAT_N + 200; i++) {
+      const t0 = process.hrtime.bigint();
+      const res = await pool.request({
+        path: '/v1/chat/completions',
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+      });
+      let first = 0n;
+      for await (const chunk of res.body) {
+        if (first === 0n && (chunk as Buffer).length > 0) first = process.hrtime.bigint();
+      }
+      const t = stream ? first : process.hrtime.bigint();
+      if (res.statusCode !== 200) throw new Error(`status ${res.statusCode} from ${url}`);
+      if (i >= 200) samples.push(Number(t - t0) / 1000);
+    }
+  } finally {
+    await pool.close();
+  }
+  samples.sort((a, b) => a - b);
+  return { p50: percentile(samples, 50), p99: percentile(samples, 99) };
+}
+
+async function throughputWrk(url: string, body: string, dir: string): Promise<number> {
+  const script = join(dir, `post-${body.length}.lua`);
+  await writeFile(
+    script,
+    `wrk.method = "POST"\nwrk.body = ${JSON.stringify(body)}\nwrk.headers["content-type"] = "application/json"\n`,
+  );
+  const out = await new Promise<string>((resolve, reject) => {
+    const c = track(
+      spawn('wrk', ['-t1', `-c${CONC}`, `-d${TP_SECONDS}s`, '-s', script, `${url}/v1/chat/completions`]),
+    );
+    let text = '';
+    c.stdout!.on('data', (d: Buffer) => (text += d.toString()));
+    c.on('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`wrk exited ${code}`))));
+  });
+  const m = /Requests\/sec:\s+([\d.]+)/.exec(out);
+  const non2xx = /Non-2xx or 3xx responses:\s+(\d+)/.exec(out);
+  if (non2xx) throw new Error(`${non2xx[1]} non-2xx answers from ${url}`);
+  return m ? Number(m[1]) : 0;
+}
+
+async function throughputNode(url: string, body: string): Promise<number> {
+  const pool = new Pool(url, { connections: CONC });
+  let done = 0;
+  const until = Date.now() + TP_SECONDS * 1000;
+  await Promise.all(
+    Array.from({ length: CONC }, async () => {
+      while (Date.now() < until) {
+        const res = await pool.request({
+          path: '/v1/chat/completions',
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body,
+        });
+        await res.body.dump();
+        done++;
+      }
+    }),
+  );
+  await pool.close();
+  return done / TP_SECONDS;
+}
+
+const which = (bin: string): boolean =>
+  (process.env.PATH ?? '').split(':').some((d) => existsSync(join(d, bin))) || existsSync(`/usr/sbin/${bin}`);
+
+async function rssKiB(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+}
+
+async function main(): Promise<void> {
+  if (!existsSync(join(ROOT, 'dist', 'main.js'))) throw new Error('run `npm run build` first');
+  const dir = await mkdtemp(join(tmpdir(), 'bw-bench-'));
+  try {
+    const up = track(
+      spawn(process.execPath, [join(ROOT, 'bench', 'upstream.ts')], { stdio: ['ignore', 'pipe', 'inherit'] }),
+    );
+    const upPort = await firstLine(up, (l) =>
+      l.startsWith('{') ? (JSON.parse(l) as { port: number }).port : null,
+    );
+    const direct = `http://127.0.0.1:${upPort}`;
+
+    const policy = join(dir, 'policy.yaml');
+    await writeFile(
+      policy,
+      `listen: { proxy: 127.0.0.1:0, admin: 127.0.0.1:0, health: 127.0.0.1:0 }\nupstreams:\n  max-gpu: { url: "${direct}", maxConcurrent: 1000 }\ncache: { backend: memory }\n`,
+    );
+    const t0 = Date.now();
+    const bw = track(
+      spawn(
+        process.execPath,
+        [join(ROOT, 'dist', 'main.js'), 'run', '--config', policy, '--log-level', 'info'],
+        { stdio: ['ignore', 'pipe', 'inherit'] },
+      ),
+    );
+    const bwPort = await firstLine(bw, (l) => {
+      const rec = JSON.parse(l) as { msg?: string; proxy?: string[] };
+      return rec.msg === 'breakwater listening' ? Number(rec.proxy![0]!.split(':').pop()) : null;
+    });
+    const readyMs = Date.now() - t0;
+    const idleRss = await rssKiB(bw.pid!);
+    const targets: [string, string][] = [
+      ['direct', direct],
+      ['breakwater', `http://127.0.0.1:${bwPort}`],
+    ];
+
+    if (which('nginx')) {
+      const port = await freePort();
+      await writeFile(
+        join(dir, 'nginx.conf'),
+        `worker_processes 1;\nerror_log ${dir}/nginx-error.log;\npid ${dir}/nginx.pid;\nevents { worker_connections 4096; }\nhttp {\n  access_log off;\n  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fcgi; uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;\n  upstream up { server 127.0.0.1:${upPort}; keepalive 64; }\n  server {\n    listen 127.0.0.1:${port};\n    location / { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_buffering off; }\n  }\n}\n`,
+      );
+      track(
+        spawn(
+          which('nginx') && existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : 'nginx',
+          ['-c', join(dir, 'nginx.conf'), '-p', dir, '-g', 'daemon off;'],
+          { stdio: 'inherit' },
+        ),
+      );
+      for (let i = 0; i < 100; i++) {
+        try {
+          const p = new Pool(`http://127.0.0.1:${port}`);
+          await (await p.request({ path: '/health', method: 'GET' })).body.dump();
+          await p.close();
+          break;
+        } catch {
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      }
+      targets.splice(1, 0, ['nginx', `http://127.0.0.1:${port}`]);
+    } else {
+      process.stdout.write('nginx not installed: skipping it (apt-get install nginx)\n');
+    }
+
+    const useWrk = which('wrk');
+    process.stdout.write(
+      `load: latency ${LAT_N} sequential calls; throughput ${CONC} connections × ${TP_SECONDS}s via ${useWrk ? 'wrk' : 'a Node loop'}\n\n`,
+    );
+    const rows: Record<string, Record<string, number>> = {};
+    for (const [name, url] of targets) {
+      const lat = await latency(url, CHAT, false);
+      const fb = await latency(url, CHAT_STREAM, true);
+      const tpJson = useWrk ? await throughputWrk(url, CHAT, dir) : await throughputNode(url, CHAT);
+      const tpSse = useWrk
+        ? await throughputWrk(url, CHAT_STREAM, dir)
+        : await throughputNode(url, CHAT_STREAM);
+      rows[name] = { p50: lat.p50, p99: lat.p99, fb50: fb.p50, fb99: fb.p99, tpJson, tpSse };
+    }
+    const d = rows.direct!;
+    const fmt = (n: number, w = 9): string => n.toFixed(0).padStart(w);
+    process.stdout.write(
+      'target        p50 µs   p99 µs  +p50 µs  +p99 µs  1st-byte p50  +1st-byte  JSON req/s  ×direct  SSE req/s  ×direct\n',
+    );
+    for (const [name, r] of Object.entries(rows)) {
+      process.stdout.write(
+        `${name.padEnd(11)}${fmt(r.p50!)}${fmt(r.p99!)}${fmt(r.p50! - d.p50!)}${fmt(r.p99! - d.p99!)}${fmt(r.fb50!, 14)}${fmt(r.fb50! - d.fb50!, 11)}${fmt(r.tpJson!, 12)}${(r.tpJson! / d.tpJson!).toFixed(2).padStart(9)}${fmt(r.tpSse!, 11)}${(r.tpSse! / d.tpSse!).toFixed(2).padStart(9)}\n`,
+      );
+    }
+    const busyRss = await rssKiB(bw.pid!);
+    process.stdout.write(
+      `\nbreakwater: listening ${readyMs} ms after spawn; RSS idle ${(idleRss / 1024).toFixed(1)} MiB, after load ${(busyRss / 1024).toFixed(1)} MiB\n`,
+    );
+  } finally {
+    stopAll();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`bench failed: ${(err as Error).message}\n`);
+    stopAll();
+    process.exit(1);
+  },
+);
