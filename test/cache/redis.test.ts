@@ -214,7 +214,8 @@ describe.skipIf(redis === null)('redis cache', () => {
         expect(await cache.serve(req, key, null, response(), EXTRA_HEADERS)).toBe(false);
         durations.push(performance.now() - started);
       }
-      expect(Math.max(...durations)).toBeLessThan(60);
+      // Bounded well below the 1 s connect timeout a queued command would wait for.
+      expect(Math.max(...durations)).toBeLessThan(500);
       expect(cache.breaker!.state).toBe('open');
       expect(cache.breaker!.snapshot().total_rejections).toBe(8);
       // Writes while down are dropped without a sound.
@@ -234,13 +235,14 @@ describe.skipIf(redis === null)('redis cache', () => {
     'resolves serve false within the command timeout when Redis hangs',
     async () => {
       await cache.close();
-      await build({ commandTimeoutMs: 20 });
+      await build({ commandTimeoutMs: 100 });
       const key = await seed();
       redis!.pause();
       try {
         const started = performance.now();
         expect(await cache.serve(cacheRequest(PATH, BODY), key, null, response(), EXTRA_HEADERS)).toBe(false);
-        expect(performance.now() - started).toBeLessThan(60);
+        // A hung Redis would hold the call forever; the command timeout (100 ms) ends it.
+        expect(performance.now() - started).toBeLessThan(1_000);
         expect(cache.breaker!.snapshot().total_timeouts).toBe(1);
       } finally {
         redis!.resume();

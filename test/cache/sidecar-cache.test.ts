@@ -110,8 +110,9 @@ describe('cache tier in the sidecar', () => {
   it.skipIf(!redis?.controllable)(
     'keeps upstream answers fast when Redis is killed or hangs mid-run',
     async () => {
-      // A command timeout far above an upstream answer: if a write ever held up a response, it shows.
-      const yaml = `cache: { backend: redis, url: "${redis!.url}", commandTimeout: 500ms, breaker: { failureThreshold: 1000 } }`;
+      // A command timeout far above an upstream answer: if a write ever held up a response, the
+      // response would take at least 5 s. The 2 s bound leaves a wide margin for a busy machine.
+      const yaml = `cache: { backend: redis, url: "${redis!.url}", commandTimeout: 5s, breaker: { failureThreshold: 1000 } }`;
       const { stack: s, cache: c } = await start(yaml);
       const store = c.backend as RedisStore;
       if (!store.ready) await clientEvent(store.client, 'ready');
@@ -122,7 +123,7 @@ describe('cache tier in the sidecar', () => {
       for (let i = 10; i < 20; i++) {
         const r = await ask(i);
         expect(r.tier).toBe('max-gpu');
-        expect(r.ms).toBeLessThan(250);
+        expect(r.ms).toBeLessThan(2_000);
       }
       // The answers above were recorded: their writes are still waiting on the frozen Redis.
       expect(c.pendingWrites).toBeGreaterThan(0);
@@ -135,13 +136,13 @@ describe('cache tier in the sidecar', () => {
       for (let i = 20; i < 30; i++) {
         const r = await ask(i);
         expect(r.tier).toBe('max-gpu');
-        expect(r.ms).toBeLessThan(250);
+        expect(r.ms).toBeLessThan(2_000);
       }
       await failBoth(s);
       // Redis down: the cache tier skips and the chain ends with the degraded answer, quickly.
       const down = await ask(0);
       expect(down.tier).toBe('degraded');
-      expect(down.ms).toBeLessThan(250);
+      expect(down.ms).toBeLessThan(2_000);
     },
   );
 });
