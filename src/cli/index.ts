@@ -1,5 +1,12 @@
 import type { Command } from 'commander';
-import { rootProgram } from './program.ts';
+import { registerBreaker } from './breaker.ts';
+import { registerDemo } from './demo.ts';
+import { registerInject } from './inject.ts';
+import { registerMock } from './mock.ts';
+import { processIo, rootProgram } from './program.ts';
+import { registerRun } from './run.ts';
+import { registerStatus } from './status.ts';
+import { registerValidate } from './validate.ts';
 
 export { ExitCode, VERSION, processIo } from './program.ts';
 export type { CliIo } from './program.ts';
@@ -7,5 +14,12 @@ export type { CliIo } from './program.ts';
 /** Builds the whole CLI: one file per subcommand, each registering itself. */
 export function buildCli(): Command {
   const program = rootProgram();
+  registerRun(program, processIo);
+  registerDemo(program, processIo);
+  registerStatus(program, processIo);
+  registerBreaker(program, processIo);
+  registerInject(program, processIo);
+  registerMock(program, processIo);
+  registerValidate(program, processIo, process.env);
   return program;
 }

@@ -31,7 +31,7 @@ export const ErrorCode = {
   /** A Kubernetes manifest given to `inject` could not be processed. */
   MANIFEST_INVALID: 'BW_ERR_MANIFEST_INVALID',
   /** An internal bug; the request still gets an answer. */
-  INTERNAL: 'BW_ERR_INTERNAL',
+  INTERNAL: 'BW_ERR_INTERNAL_FAILURE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -137,7 +137,9 @@ function injectPod(
   if (apps.length === 0)
     throw ed.fail(`${where}.spec.containers`, 'an application container besides the sidecar');
   if (ctx.options.legacy && target.runsToCompletion) {
-    ctx.rewire.warn(`${target.label} runs to completion, but with --legacy the sidecar keeps its pods running`);
+    ctx.rewire.warn(
+      `${target.label} runs to completion, but with --legacy the sidecar keeps its pods running`,
+    );
   }
 
   const meta = ed.map(template, 'metadata', where);

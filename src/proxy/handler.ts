@@ -204,7 +204,14 @@ export async function handleRequest(
     startIndex: match.startIndex,
     startedAtMs,
   };
-  await runChain(gen.chain, creq, res);
+  const inflight = gen.chain.metrics.inflight;
+  const labels = { route: match.route.name };
+  inflight.inc(labels);
+  try {
+    await runChain(gen.chain, creq, res);
+  } finally {
+    inflight.dec(labels);
+  }
 }
 
 function streamRequested(json: Record<string, unknown>, ei: EndpointInfo): boolean {

@@ -1,5 +1,6 @@
 import { Agent, type IncomingMessage, type ServerResponse } from 'node:http';
-import { createProxyServer } from 'http-proxy-3';
+import { createRequire } from 'node:module';
+import type { ProxyServer, createProxyServer as CreateProxyServer } from 'http-proxy-3';
 import type { UpstreamRuntime } from '../upstream/index.ts';
 
 /** Called with an error when the pass-through upstream could not be reached. */
@@ -10,13 +11,20 @@ export type PassthroughFailed = (err: Error) => void;
  * calls do not count against breakers; they go to the first tier whose breaker is not open.
  */
 export class Passthrough {
-  readonly #proxy = createProxyServer({ changeOrigin: true, xfwd: false, ws: false });
+  #proxy: ProxyServer | null = null;
   readonly #agent = new Agent({ keepAlive: true, maxSockets: 256 });
 
-  constructor() {
+  /** http-proxy-3 is loaded on the first pass-through, not at start (resident memory of every pod). */
+  #proxyServer(): ProxyServer {
+    if (this.#proxy !== null) return this.#proxy;
+    const { createProxyServer } = createRequire(import.meta.url)('http-proxy-3') as {
+      createProxyServer: typeof CreateProxyServer;
+    };
+    this.#proxy = createProxyServer({ changeOrigin: true, xfwd: false, ws: false });
     // Errors are reported per call through the callback; this listener keeps stray ones from
     // becoming uncaught exceptions.
     this.#proxy.on('error', () => undefined);
+    return this.#proxy;
   }
 
   forward(
@@ -30,7 +38,7 @@ export class Passthrough {
     const u = up.policy;
     req.url = u.basePath === '/' ? pathWithQuery : u.basePath + pathWithQuery;
     for (const name in extraHeaders) res.setHeader(name, extraHeaders[name]!);
-    this.#proxy.web(
+    this.#proxyServer().web(
       req,
       res,
       {
@@ -45,6 +53,6 @@ export class Passthrough {
 
   close(): void {
     this.#agent.destroy();
-    this.#proxy.close();
+    this.#proxy?.close();
   }
 }

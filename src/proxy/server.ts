@@ -3,7 +3,8 @@ import type { AddressInfo, Socket } from 'node:net';
 import { BreakwaterError, ErrorCode } from '../errors/index.ts';
 import type { Logger } from '../log/index.ts';
 import type { ListenAddress } from '../policy/index.ts';
-import { errorBody } from '../protocol/index.ts';
+import { errorBody, errorEvent } from '../protocol/index.ts';
+import { openStreams } from '../upstream/index.ts';
 import type { Generation } from './generation.ts';
 import { handleRequest, sendError, tunnelTargets } from './handler.ts';
 import { normalizeAuthority } from './route-table.ts';
@@ -101,13 +102,13 @@ export class ProxyServer {
     for (const res of this.#responses) {
       if (!res.headersSent) {
         sendError(res, 'openai', new BreakwaterError(ErrorCode.SHUTDOWN, reason, 503));
+        continue;
+      }
+      const stream = openStreams.get(res);
+      if (stream !== undefined && !res.writableEnded) {
+        res.end(errorEvent(stream.framing, stream.protocol, reason, ErrorCode.SHUTDOWN));
       } else {
-        const ct = String(res.getHeader('content-type') ?? '');
-        const protocol = ct.includes('ndjson') ? 'ollama' : 'openai';
-        const body = errorBody(protocol, 503, reason, ErrorCode.SHUTDOWN);
-        res.end(
-          ct.includes('event-stream') ? `data: ${body}\n\n` : ct.includes('ndjson') ? `${body}\n` : undefined,
-        );
+        res.destroy();
       }
     }
     for (const s of this.#servers) s.closeAllConnections();

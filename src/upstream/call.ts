@@ -16,6 +16,15 @@ import {
 import { clientResponseHeaders, upstreamRequestHeaders } from './headers.ts';
 import type { UpstreamRuntime } from './runtime.ts';
 
+/**
+ * Framing and protocol of client responses that are streams in progress, so that whoever must end
+ * one early (shutdown at its timeout) can end it with an error event in the right shape.
+ */
+export const openStreams = new WeakMap<
+  ServerResponse,
+  { readonly framing: Framing; readonly protocol: Protocol }
+>();
+
 /** What the chain hands one upstream call. */
 export interface CallRequest {
   readonly method: string;
@@ -289,6 +298,7 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
       this.#committed = true;
       this.#markFirstByte();
       this.#res.writeHead(this.#status, clientResponseHeaders(this.#headers!, this.#extraHeaders));
+      openStreams.set(this.#res, { framing: this.#framing!, protocol: this.#req.protocol });
       this.#res.on('drain', this.#onDrain);
       this.#idleTimer = this.#clock.setTimeout(this.#onIdleCheck, this.#up.policy.timeouts.idleMs);
     }

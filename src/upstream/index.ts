@@ -1,4 +1,4 @@
-export { UpstreamCall } from './call.ts';
+export { UpstreamCall, openStreams } from './call.ts';
 export type { CallOutcome, CallRequest, RecordedAnswer } from './call.ts';
 export { UpstreamRuntime, UpstreamSet } from './runtime.ts';
 export type { UpstreamSetOptions } from './runtime.ts';

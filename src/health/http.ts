@@ -1,0 +1,75 @@
+import { createServer, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { BreakwaterError, ErrorCode } from '../errors/index.ts';
+import type { Metrics } from '../metrics/index.ts';
+import { errorBody } from '../protocol/index.ts';
+
+/**
+ * Binds a small control-plane HTTP server (health or admin). Rejects with `BW_ERR_LISTEN_FAILED`
+ * naming the address when it cannot bind. Port 0 binds any free port (tests).
+ */
+export async function listenHttp(
+  host: string,
+  port: number,
+  onRequest: RequestListener,
+): Promise<{ server: Server; address: AddressInfo }> {
+  const server = createServer({ keepAliveTimeout: 5_000 }, onRequest);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(
+        new BreakwaterError(
+          ErrorCode.LISTEN_FAILED,
+          `cannot listen on ${host}:${port}: ${err.code ?? err.message}`,
+          500,
+          {
+            cause: err,
+          },
+        ),
+      ),
+    );
+    server.listen(port, host, () => resolve());
+  });
+  return { server, address: server.address() as AddressInfo };
+}
+
+/** Stops a control-plane server and ends its connections (probes and scrapes are short). */
+export function closeHttp(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
+
+/** Sends `body` as JSON with `cache-control: no-store`. */
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+  });
+  res.end(text);
+}
+
+/** Sends a JSON error in the OpenAI shape every breakwater error uses: `{"error": {message, type, param, code}}`. */
+export function sendJsonError(
+  res: ServerResponse,
+  err: BreakwaterError,
+  extra?: Record<string, string>,
+): void {
+  const text = errorBody('openai', err.status, err.message, err.code);
+  res.writeHead(err.status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+    ...extra,
+  });
+  res.end(text);
+}
+
+/** Serves the Prometheus text of `metrics` (breaker counters are synced at this moment). */
+export async function sendMetrics(res: ServerResponse, metrics: Metrics): Promise<void> {
+  const text = await metrics.text();
+  res.writeHead(200, { 'content-type': metrics.contentType, 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}

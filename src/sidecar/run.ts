@@ -1,0 +1,115 @@
+import { AdminServer } from '../admin/index.ts';
+import { createResponseCache } from '../cache/index.ts';
+import { systemClock, type Clock } from '../clock/index.ts';
+import { HealthChecker, HealthServer, type ProbeReport } from '../health/index.ts';
+import type { Logger } from '../log/index.ts';
+import { Metrics } from '../metrics/index.ts';
+import { formatListenAddress, type ListenAddress, type Policy } from '../policy/index.ts';
+import { PolicyReloader, PolicyWatcher, type ReloadResult } from '../reload/index.ts';
+import { Sidecar } from './sidecar.ts';
+
+/** What `breakwater run` and `breakwater demo` hand the runtime. */
+export interface RunOptions {
+  readonly policy: Policy;
+  readonly logger: Logger;
+  /** Default: the system clock. */
+  readonly clock?: Clock;
+  /** Replaces `listen.proxy` (from `BREAKWATER_LISTEN_PROXY`). */
+  readonly proxyListen?: readonly ListenAddress[];
+  /**
+   * Reads and compiles the policy file again (with the same environment and overrides as the
+   * first load). With it, and a policy that came from a file, the file is watched and reloaded.
+   */
+  readonly loadPolicy?: (file: string) => Promise<Policy>;
+  /** Reload debounce in ms; default 200. */
+  readonly reloadDebounceMs?: number;
+  /** Reload polling period in ms; default 10 s (0 disables). */
+  readonly reloadPollIntervalMs?: number;
+  /** Called after every reload attempt (tests). */
+  readonly onReload?: (result: ReloadResult) => void;
+  /** Called after every active health probe (tests). */
+  readonly onProbe?: (report: ProbeReport) => void;
+}
+
+/**
+ * Starts a whole sidecar: the proxy listeners with the cache its policy names, the admin and
+ * health listeners, active health checks, and — when the policy came from a file and `loadPolicy`
+ * is given — the reload watcher. Marks startup complete once everything is bound; on any failure
+ * closes what was started and rethrows (`BW_ERR_LISTEN_FAILED` names the address).
+ */
+export async function startSidecar(options: RunOptions): Promise<Sidecar> {
+  const { policy, logger } = options;
+  const clock = options.clock ?? systemClock;
+  const metrics = new Metrics();
+  const sidecar = await Sidecar.start({
+    policy,
+    logger,
+    clock,
+    metrics,
+    ...(options.proxyListen ? { proxyListen: options.proxyListen } : {}),
+    // The cache logs its own breaker's transitions; the metrics record them here.
+    createCache: (p) =>
+      createResponseCache(p.cache, { clock, logger, onTransition: (t) => metrics.recordTransition(t) }),
+  });
+  try {
+    const admin = await AdminServer.start(sidecar, policy.listen.admin, logger);
+    sidecar.attach(admin);
+    const health = await HealthServer.start(sidecar, policy.listen.health, logger);
+    sidecar.attach(health);
+    sidecar.setControlAddresses(admin.address, health.address);
+    const checker = new HealthChecker({
+      clock,
+      logger,
+      upstream: (name) => sidecar.upstream(name),
+      ...(options.onProbe ? { onProbe: options.onProbe } : {}),
+    });
+    checker.sync(policy);
+    sidecar.onPolicy((p) => checker.sync(p));
+    sidecar.attach(checker);
+    if (policy.source.file !== null && options.loadPolicy)
+      startReload(sidecar, policy.source.file, options, clock);
+  } catch (err) {
+    await sidecar.close();
+    throw err;
+  }
+  sidecar.markStarted();
+  const addr = (a: { address: string; port: number }): string =>
+    formatListenAddress({ host: a.address, port: a.port });
+  logger.info(
+    {
+      proxy: sidecar.proxyAddresses.map(addr),
+      admin: addr(sidecar.adminAddress!),
+      health: addr(sidecar.healthAddress!),
+      policy: policy.source.file,
+      sha256: policy.source.sha256,
+      upstreams: policy.upstreams.map((u) => u.name),
+      routes: policy.routes.map((r) => r.name),
+    },
+    'breakwater listening',
+  );
+  return sidecar;
+}
+
+function startReload(sidecar: Sidecar, file: string, options: RunOptions, clock: Clock): void {
+  const reloader = new PolicyReloader({
+    file,
+    load: options.loadPolicy!,
+    current: () => sidecar.policy,
+    apply: (p) => sidecar.applyPolicy(p),
+    metrics: sidecar.metrics,
+    logger: options.logger,
+    clock,
+    ...(options.onReload ? { onResult: options.onReload } : {}),
+  });
+  const watcher = new PolicyWatcher({
+    file,
+    clock,
+    logger: options.logger,
+    ...(options.reloadDebounceMs !== undefined ? { debounceMs: options.reloadDebounceMs } : {}),
+    ...(options.reloadPollIntervalMs !== undefined ? { pollIntervalMs: options.reloadPollIntervalMs } : {}),
+    onTrigger: (trigger) => void reloader.reload(trigger),
+  });
+  watcher.start();
+  sidecar.setReloader(reloader);
+  sidecar.attach(watcher);
+}

@@ -1,0 +1,110 @@
+import { existsSync } from 'node:fs';
+import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type BrowserContext } from 'playwright-core';
+import { afterEach, describe, expect, it } from 'vitest';
+import { basePolicy, chat, ROOT, startFull, type Full } from '../sidecar/helpers.ts';
+
+/** Debian's chromium (`apt-get install chromium`; `.ci/run` installs it). */
+const CHROMIUM = '/usr/bin/chromium';
+const HAVE_CHROMIUM = existsSync(CHROMIUM);
+if (!HAVE_CHROMIUM)
+  console.warn(`admin page test skipped: ${CHROMIUM} not found (apt-get install -y chromium)`);
+
+const open: { full: Full | null; context: BrowserContext | null; dir: string | null } = {
+  full: null,
+  context: null,
+  dir: null,
+};
+
+afterEach(async () => {
+  await open.context?.close();
+  await open.full?.close();
+  if (open.dir) await rm(open.dir, { recursive: true, force: true });
+  open.full = null;
+  open.context = null;
+  open.dir = null;
+});
+
+async function browser(): Promise<BrowserContext> {
+  open.dir ??= await mkdtemp(join(tmpdir(), 'bw-chromium-'));
+  // A persistent context is how Playwright takes a fresh --user-data-dir.
+  open.context = await chromium.launchPersistentContext(join(open.dir, 'profile'), {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1180, height: 760 },
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  return open.context;
+}
+
+/** The test policy with an active health check on the primary, as the demo has. */
+const policy = (max: string, ollama: string): string =>
+  basePolicy(max, ollama).replace(
+    '    breaker: { failureThreshold: 2',
+    '    healthCheck: { path: /health, interval: 5s }\n    breaker: { failureThreshold: 2',
+  );
+
+describe('admin page', () => {
+  it.skipIf(!HAVE_CHROMIUM)('shows a card turning open when the primary upstream fails', async () => {
+    open.dir = await mkdtemp(join(tmpdir(), 'bw-page-'));
+    open.full = await startFull({ policy, file: join(open.dir, 'policy.yaml') });
+    const full = open.full;
+    for (let i = 0; i < 6; i++) await chat(full.proxyUrl);
+    const context = await browser();
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${full.adminUrl}/`);
+    await page.locator('[data-breaker="max-gpu"][data-state="closed"]').waitFor();
+    await expect
+      .poll(() => page.locator('#sha').textContent())
+      .toBe(full.sidecar.policy.source.sha256.slice(0, 12));
+
+    await full.max.setFault({ mode: 'status', status: 503 });
+    for (let i = 0; i < 3; i++) await chat(full.proxyUrl);
+    const card = page.locator('[data-breaker="max-gpu"][data-state="open"]');
+    await card.waitFor();
+    const text = (await card.textContent())!;
+    expect(text).toContain('2 consecutive failures (last: status: HTTP 503)');
+    expect(text).toMatch(/next attempt in (29|30) s/);
+    const row = page.locator('table[data-route="chat"] tr[data-tier="ollama-cpu"]');
+    await expect.poll(() => row.textContent()).toContain('3');
+
+    await page.locator('[data-breaker="ollama-cpu"] button[data-action="open"]').click();
+    await page.locator('[data-breaker="ollama-cpu"][data-state="forced_open"]').waitFor();
+    expect(full.sidecar.breakers()[1]!.state).toBe('forced_open');
+
+    const shot = join(open.dir, 'admin-page.png');
+    await page.screenshot({ path: shot, fullPage: true });
+    const png = await readFile(shot);
+    expect(png.subarray(1, 4).toString()).toBe('PNG');
+    if (process.env.BREAKWATER_UPDATE_SCREENSHOT === '1')
+      await copyFile(shot, join(ROOT, 'docs', 'img', 'admin-page.png'));
+
+    await page.locator('[data-breaker="ollama-cpu"] button[data-action="reset"]').click();
+    await page.locator('[data-breaker="ollama-cpu"][data-state="closed"]').waitFor();
+    expect(errors).toEqual([]);
+  });
+
+  it.skipIf(!HAVE_CHROMIUM)('asks for the admin token when a control call is refused', async () => {
+    open.full = await startFull({ policy: (m, o) => `admin: { token: pagetoken }\n${basePolicy(m, o)}` });
+    const full = open.full;
+    const page = await (await browser()).newPage();
+    page.on('dialog', (d) => void d.accept('pagetoken'));
+    await page.goto(`${full.adminUrl}/`);
+    await page.locator('[data-breaker="max-gpu"] button[data-action="open"]').click();
+    await page.locator('[data-breaker="max-gpu"][data-state="forced_open"]').waitFor();
+    expect(full.sidecar.breakers()[0]!.state).toBe('forced_open');
+  });
+});
