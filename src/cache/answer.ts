@@ -1,4 +1,5 @@
 import type { Endpoint } from '../protocol/index.ts';
+import type { RecordedAnswer } from '../upstream/index.ts';
 
 /** One generated choice, protocol-neutral enough to be replayed whole or as a stream. */
 export interface CachedChoice {
@@ -42,9 +43,20 @@ export interface BodyAnswer {
 /** What the cache stores for one request: the canonical form of an upstream answer. */
 export type CachedAnswer = GenerationAnswer | BodyAnswer;
 
-/** The stored bytes of an answer. */
-export function encodeAnswer(answer: CachedAnswer): Buffer {
-  return Buffer.from(JSON.stringify(answer), 'utf8');
+/**
+ * The stored bytes of a recorded answer: one JSON line naming the stored format, status, content
+ * type and framing, then the body exactly as recorded. Assembling (parsing every event of a
+ * stream) waits until the answer is served — rare — instead of costing every write: on a 20-event
+ * stream that parse was ~10 % of the proxy's CPU.
+ */
+export function encodeRecorded(recorded: RecordedAnswer): Buffer {
+  const head = JSON.stringify({
+    v: 2,
+    status: recorded.status,
+    contentType: recorded.contentType,
+    framing: recorded.framing,
+  });
+  return Buffer.concat([Buffer.from(head + '\n', 'utf8'), recorded.body]);
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -52,22 +64,25 @@ function isObject(v: unknown): v is Record<string, unknown> {
 }
 
 /**
- * The answer in stored bytes, or null when they are not a current-format answer (an entry written
- * by another version is a miss, not an error).
+ * The recorded answer in stored bytes, or null when they are not of the current format (an entry
+ * written by another version is a miss, not an error).
  */
-export function decodeAnswer(bytes: Buffer): CachedAnswer | null {
-  let parsed: unknown;
+export function decodeRecorded(bytes: Buffer): RecordedAnswer | null {
+  const nl = bytes.indexOf(0x0a);
+  if (nl === -1) return null;
+  let head: unknown;
   try {
-    parsed = JSON.parse(bytes.toString('utf8'));
+    head = JSON.parse(bytes.toString('utf8', 0, nl));
   } catch {
     return null;
   }
-  if (!isObject(parsed) || parsed.v !== 1 || typeof parsed.endpoint !== 'string') return null;
-  if (parsed.kind === 'generation' && Array.isArray(parsed.choices) && parsed.choices.length > 0) {
-    return parsed as unknown as GenerationAnswer;
-  }
-  if (parsed.kind === 'body' && typeof parsed.body === 'string' && typeof parsed.contentType === 'string') {
-    return parsed as unknown as BodyAnswer;
-  }
-  return null;
+  if (
+    !isObject(head) ||
+    head.v !== 2 ||
+    typeof head.status !== 'number' ||
+    typeof head.contentType !== 'string'
+  )
+    return null;
+  const framing = head.framing === 'sse' || head.framing === 'ndjson' ? head.framing : null;
+  return { status: head.status, contentType: head.contentType, framing, body: bytes.subarray(nl + 1) };
 }

@@ -11,7 +11,7 @@ export type { RedisStoreOptions } from './redis-store.ts';
 export type { CacheStore, GetResult, SetResult, StoredValue } from './store.ts';
 export { canonicalBody, cacheKey } from './key.ts';
 export { assembleAnswer } from './assemble.ts';
-export { decodeAnswer, encodeAnswer } from './answer.ts';
+export { decodeRecorded, encodeRecorded } from './answer.ts';
 export type { BodyAnswer, CachedAnswer, CachedChoice, GenerationAnswer } from './answer.ts';
 export { renderAnswer } from './replay.ts';
 export type { Rendered } from './replay.ts';

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { CacheRequest } from './types.ts';
 
 /**
@@ -57,27 +57,23 @@ export function canonicalBody(body: Readonly<Record<string, unknown>>): string {
   return out.join('');
 }
 
-function field(hash: ReturnType<typeof createHash>, value: string): void {
-  // Length-prefixed, so no two different field lists hash the same text.
-  hash.update(`${value.length}:`);
-  hash.update(value);
-}
+/** Length-prefixed, so no two different field lists give the same text. */
+const field = (value: string): string => `${value.length}:${value}`;
 
 /**
  * The cache key of a request, or null when it is not cacheable: an endpoint the cache does not
  * keep, `cache-control: no-store`, or a body that is not a JSON object. The key is `prefix` then
- * the sha256 (hex) of the route name, path, model as asked, a sha256 of the `Authorization`
- * header (answers never cross credentials) and the canonical body.
+ * the sha256 (hex) of the route name, path, model as asked, the `Authorization` header (answers
+ * never cross credentials; the header itself is never stored) and the canonical body. One-shot
+ * `crypto.hash` over one string: incremental `createHash` updates cost ~2.5 % of the proxy's CPU.
  */
 export function cacheKey(prefix: string, req: CacheRequest): string | null {
   if (!req.endpoint.cacheable || req.noStore || req.json === null) return null;
-  const auth =
-    req.authorization === undefined ? '-' : createHash('sha256').update(req.authorization).digest('hex');
-  const hash = createHash('sha256');
-  field(hash, req.routeName);
-  field(hash, req.path);
-  field(hash, req.model === null ? '\u0000' : `=${req.model}`);
-  field(hash, auth);
-  field(hash, canonicalBody(req.json));
-  return prefix + hash.digest('hex');
+  const text =
+    field(req.routeName) +
+    field(req.path) +
+    field(req.model === null ? '\u0000' : `=${req.model}`) +
+    field(req.authorization === undefined ? '-' : `=${req.authorization}`) +
+    canonicalBody(req.json);
+  return prefix + hash('sha256', text, 'hex');
 }

@@ -4,7 +4,7 @@ import type { Clock } from '../clock/index.ts';
 import type { Logger } from '../log/index.ts';
 import type { CachePolicy } from '../policy/types.ts';
 import type { RecordedAnswer } from '../upstream/index.ts';
-import { decodeAnswer, encodeAnswer } from './answer.ts';
+import { decodeRecorded, encodeRecorded } from './answer.ts';
 import { assembleAnswer } from './assemble.ts';
 import { cacheKey } from './key.ts';
 import { renderAnswer } from './replay.ts';
@@ -26,10 +26,11 @@ export interface StoreCacheDeps {
 }
 
 /**
- * The cache tier over a `CacheStore`. `keyFor` hashes the request; `store` assembles the canonical
- * answer and writes it after the current I/O turn, never delaying the response; `serve` reads,
+ * The cache tier over a `CacheStore`. `keyFor` hashes the request; `store` writes the recorded
+ * answer after the current I/O turn, never delaying the response; `serve` reads,
  * checks age and replays the answer in the request's shape. The breaker (when there is one) sees
- * every read and write: while open, reads resolve false at once and writes are dropped.
+ * every read and write: while open, reads resolve false at once and writes are dropped. Answers
+ * are assembled into their canonical form when served, so an answer that cannot be replayed is a miss.
  */
 export class StoreCache implements ResponseCache {
   readonly maxEntryBytes: number;
@@ -82,7 +83,8 @@ export class StoreCache implements ResponseCache {
       if (entry === null) return false;
       const ageMs = Math.max(0, this.#clock.now() - entry.storedAtMs);
       if (maxStaleMs !== null && ageMs > maxStaleMs) return false;
-      const answer = decodeAnswer(entry.value);
+      const recorded = decodeRecorded(entry.value);
+      const answer = recorded === null ? null : assembleAnswer(req.endpoint, recorded);
       const rendered = answer === null ? null : renderAnswer(answer, req, entry.storedAtMs);
       if (rendered === null || res.headersSent) return false;
       const headers: Record<string, string | number> = {
@@ -104,13 +106,19 @@ export class StoreCache implements ResponseCache {
   }
 
   store(req: CacheRequest, key: string, answer: RecordedAnswer): void {
-    if (req.noStore || answer.body.length > this.maxEntryBytes || this.#pendingWrites >= MAX_PENDING_WRITES)
+    if (
+      req.noStore ||
+      answer.status < 200 ||
+      answer.status >= 300 ||
+      answer.body.length > this.maxEntryBytes ||
+      this.#pendingWrites >= MAX_PENDING_WRITES
+    )
       return;
     // While the store is down, writes are dropped silently (the breaker logged the outage once).
     if (this.breaker !== null && !this.breaker.isAvailable()) return;
     this.#pendingWrites++;
-    // After the current I/O turn: parsing the recorded stream must not hold up the response.
-    setImmediate(() => void this.#write(req, key, answer));
+    // After the current I/O turn: the write must not hold up the response.
+    setImmediate(() => void this.#write(key, answer));
   }
 
   /** Resolves once every write started so far has ended. */
@@ -124,12 +132,10 @@ export class StoreCache implements ResponseCache {
     await this.backend.close();
   }
 
-  async #write(req: CacheRequest, key: string, recorded: RecordedAnswer): Promise<void> {
+  async #write(key: string, recorded: RecordedAnswer): Promise<void> {
     let permit: Permit | null = null;
     try {
-      const answer = assembleAnswer(req.endpoint, recorded);
-      if (answer === null) return;
-      const value = encodeAnswer(answer);
+      const value = encodeRecorded(recorded);
       if (value.length > this.maxEntryBytes) return;
       if (this.breaker !== null && (permit = this.breaker.tryAcquire()) === null) return;
       const result = await this.backend.set(key, value, this.#policy.ttlMs);

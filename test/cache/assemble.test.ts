@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { assembleAnswer, decodeAnswer, encodeAnswer, type GenerationAnswer } from '../../src/cache/index.ts';
+import {
+  assembleAnswer,
+  decodeRecorded,
+  encodeRecorded,
+  type GenerationAnswer,
+} from '../../src/cache/index.ts';
 import { endpointOf } from '../../src/protocol/index.ts';
 import { ndjson, recorded, sse } from './helpers.ts';
 
@@ -201,17 +206,19 @@ describe('assembleAnswer', () => {
   });
 });
 
-describe('decodeAnswer', () => {
-  it('round-trips an encoded answer', () => {
-    const a = assembleAnswer(EMBED, recorded(null, '{"embeddings":[[1]]}'))!;
-    expect(decodeAnswer(encodeAnswer(a))).toEqual(a);
+describe('decodeRecorded', () => {
+  it('round-trips a recorded stream byte for byte', () => {
+    const rec = recorded('sse', 'data: {"choices":[]}\n\ndata: [DONE]\n\n');
+    const back = decodeRecorded(encodeRecorded(rec))!;
+    expect(back).toMatchObject({ status: rec.status, contentType: rec.contentType, framing: 'sse' });
+    expect(back.body.equals(rec.body)).toBe(true);
   });
 
   it.each([
     ['garbage', 'xx'],
-    ['another version', '{"v":2,"kind":"body","endpoint":"x","body":"","contentType":""}'],
-    ['no choices', '{"v":1,"kind":"generation","endpoint":"chat","choices":[]}'],
+    ['another version', '{"v":1,"kind":"body","endpoint":"x","body":"","contentType":""}\n{}'],
+    ['a head without status', '{"v":2,"contentType":"application/json"}\n{}'],
   ])('returns null when the bytes are %s', (_n, text) => {
-    expect(decodeAnswer(Buffer.from(text))).toBeNull();
+    expect(decodeRecorded(Buffer.from(text))).toBeNull();
   });
 });
