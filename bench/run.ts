@@ -147,6 +147,16 @@ async function throughputNode(url: string, body: string): Promise<number> {
 const which = (bin: string): boolean =>
   (process.env.PATH ?? '').split(':').some((d) => existsSync(join(d, bin))) || existsSync(`/usr/sbin/${bin}`);
 
+/** CPU time (user + system) of a process and its children (nginx workers), in ms. */
+async function cpuMs(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  let ticks = Number(fields[11] ?? 0) + Number(fields[12] ?? 0);
+  const children = await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => '');
+  for (const c of children.trim().split(' ').filter(Boolean)) ticks += (await cpuMs(Number(c))) / 10;
+  return ticks * 10; // USER_HZ is 100 on Linux
+}
+
 async function rssKiB(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
@@ -183,9 +193,19 @@ async function main(): Promise<void> {
     });
     const readyMs = Date.now() - t0;
     const idleRss = await rssKiB(bw.pid!);
-    const targets: [string, string][] = [
-      ['direct', direct],
-      ['breakwater', `http://127.0.0.1:${bwPort}`],
+    const bare = track(
+      spawn(process.execPath, [join(ROOT, 'bench', 'bare-proxy.ts'), direct], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      }),
+    );
+    const barePort = await firstLine(bare, (l) =>
+      l.startsWith('{') ? (JSON.parse(l) as { port: number }).port : null,
+    );
+    /** name, URL, and the PID whose CPU is the proxy's (0 for the direct connection). */
+    const targets: [string, string, number][] = [
+      ['direct', direct, 0],
+      ['bare-undici', `http://127.0.0.1:${barePort}`, bare.pid!],
+      ['breakwater', `http://127.0.0.1:${bwPort}`, bw.pid!],
     ];
 
     if (which('nginx')) {
@@ -194,7 +214,7 @@ async function main(): Promise<void> {
         join(dir, 'nginx.conf'),
         `worker_processes 1;\nerror_log ${dir}/nginx-error.log;\npid ${dir}/nginx.pid;\nevents { worker_connections 4096; }\nhttp {\n  access_log off;\n  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fcgi; uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;\n  upstream up { server 127.0.0.1:${upPort}; keepalive 64; }\n  server {\n    listen 127.0.0.1:${port};\n    location / { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_buffering off; }\n  }\n}\n`,
       );
-      track(
+      const ngx = track(
         spawn(
           which('nginx') && existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : 'nginx',
           ['-c', join(dir, 'nginx.conf'), '-p', dir, '-g', 'daemon off;'],
@@ -211,7 +231,7 @@ async function main(): Promise<void> {
           await new Promise((r) => setTimeout(r, 50));
         }
       }
-      targets.splice(1, 0, ['nginx', `http://127.0.0.1:${port}`]);
+      targets.splice(1, 0, ['nginx', `http://127.0.0.1:${port}`, ngx.pid!]);
     } else {
       process.stdout.write('nginx not installed: skipping it (apt-get install nginx)\n');
     }
@@ -221,23 +241,38 @@ async function main(): Promise<void> {
       `load: latency ${LAT_N} sequential calls; throughput ${CONC} connections × ${TP_SECONDS}s via ${useWrk ? 'wrk' : 'a Node loop'}\n\n`,
     );
     const rows: Record<string, Record<string, number>> = {};
-    for (const [name, url] of targets) {
+    for (const [name, url, pid] of targets) {
       const lat = await latency(url, CHAT, false);
       const fb = await latency(url, CHAT_STREAM, true);
+      const cpu0 = pid === 0 ? 0 : await cpuMs(pid);
       const tpJson = useWrk ? await throughputWrk(url, CHAT, dir) : await throughputNode(url, CHAT);
+      const cpu1 = pid === 0 ? 0 : await cpuMs(pid);
       const tpSse = useWrk
         ? await throughputWrk(url, CHAT_STREAM, dir)
         : await throughputNode(url, CHAT_STREAM);
-      rows[name] = { p50: lat.p50, p99: lat.p99, fb50: fb.p50, fb99: fb.p99, tpJson, tpSse };
+      const cpu2 = pid === 0 ? 0 : await cpuMs(pid);
+      rows[name] = {
+        p50: lat.p50,
+        p99: lat.p99,
+        fb50: fb.p50,
+        fb99: fb.p99,
+        tpJson,
+        tpSse,
+        // Proxy CPU per request: steadier than req/s on a 2-core machine shared with the load
+        // generator and the upstream.
+        cpuJson: ((cpu1 - cpu0) * 1000) / (tpJson * TP_SECONDS),
+        cpuSse: ((cpu2 - cpu1) * 1000) / (tpSse * TP_SECONDS),
+      };
     }
     const d = rows.direct!;
     const fmt = (n: number, w = 9): string => n.toFixed(0).padStart(w);
     process.stdout.write(
-      'target        p50 µs   p99 µs  +p50 µs  +p99 µs  1st-byte p50  +1st-byte  JSON req/s  ×direct  SSE req/s  ×direct\n',
+      'target         p50 µs   p99 µs  +p50 µs  +p99 µs  1st-byte p50  +1st-byte  JSON req/s  ×direct  cpu µs/req  SSE req/s  ×direct  cpu µs/req\n',
     );
+    const cpu = (n: number): string => (n > 0 ? n.toFixed(1).padStart(12) : '           -');
     for (const [name, r] of Object.entries(rows)) {
       process.stdout.write(
-        `${name.padEnd(11)}${fmt(r.p50!)}${fmt(r.p99!)}${fmt(r.p50! - d.p50!)}${fmt(r.p99! - d.p99!)}${fmt(r.fb50!, 14)}${fmt(r.fb50! - d.fb50!, 11)}${fmt(r.tpJson!, 12)}${(r.tpJson! / d.tpJson!).toFixed(2).padStart(9)}${fmt(r.tpSse!, 11)}${(r.tpSse! / d.tpSse!).toFixed(2).padStart(9)}\n`,
+        `${name.padEnd(12)}${fmt(r.p50!)}${fmt(r.p99!)}${fmt(r.p50! - d.p50!)}${fmt(r.p99! - d.p99!)}${fmt(r.fb50!, 14)}${fmt(r.fb50! - d.fb50!, 11)}${fmt(r.tpJson!, 12)}${(r.tpJson! / d.tpJson!).toFixed(2).padStart(9)}${cpu(r.cpuJson!)}${fmt(r.tpSse!, 11)}${(r.tpSse! / d.tpSse!).toFixed(2).padStart(9)}${cpu(r.cpuSse!)}\n`,
       );
     }
     const busyRss = await rssKiB(bw.pid!);

@@ -99,7 +99,7 @@ async function upstreamTier(
   });
   up.inflight--;
   const firstByteMs = (call as UpstreamCall | null)?.firstByteMs ?? -1;
-  if (firstByteMs >= 0) deps.metrics.upstreamFirstByte.observe({ upstream: name }, firstByteMs / 1000);
+  if (firstByteMs >= 0) deps.metrics.firstByte(name, firstByteMs / 1000);
   switch (outcome.kind) {
     case 'ok':
       up.breaker.success(permit);
@@ -210,9 +210,7 @@ function finish(
   skipped: SkipNote[] | null,
 ): void {
   const route = req.route.name;
-  deps.metrics.tierUsage.inc({ route, tier });
-  const seconds = (deps.clock.now() - req.startedAtMs) / 1000;
-  deps.metrics.requestDuration.observe({ route, tier, status: String(status) }, seconds);
+  deps.metrics.answered(route, tier, status, (deps.clock.now() - req.startedAtMs) / 1000);
   if (skipped !== null && deps.logger.isLevelEnabled('debug')) {
     deps.logger.debug({ route, tier, status, skipped }, 'answered after fallback');
   }

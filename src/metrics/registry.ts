@@ -93,6 +93,42 @@ export class Metrics {
     this.configReloads.inc({ result: 'failure' }, 0);
   }
 
+  readonly #answered = new Map<string, { usage: { inc(): void }; duration: { observe(v: number): void } }>();
+  readonly #firstByte = new Map<string, { observe(v: number): void }>();
+  readonly #inflightByRoute = new Map<string, { inc(): void; dec(): void }>();
+
+  /**
+   * Records one answered request. Labelled children are looked up once per label set and kept:
+   * prom-client hashes the label object on every call otherwise.
+   */
+  answered(route: string, tier: string, status: number, seconds: number): void {
+    const key = `${route}\u0000${tier}\u0000${status}`;
+    let c = this.#answered.get(key);
+    if (c === undefined) {
+      c = {
+        usage: this.tierUsage.labels({ route, tier }),
+        duration: this.requestDuration.labels({ route, tier, status: String(status) }),
+      };
+      this.#answered.set(key, c);
+    }
+    c.usage.inc();
+    c.duration.observe(seconds);
+  }
+
+  /** Records an upstream's time to first token. */
+  firstByte(upstream: string, seconds: number): void {
+    let c = this.#firstByte.get(upstream);
+    if (c === undefined) this.#firstByte.set(upstream, (c = this.upstreamFirstByte.labels({ upstream })));
+    c.observe(seconds);
+  }
+
+  /** The in-flight gauge of a route. */
+  inflightOf(route: string): { inc(): void; dec(): void } {
+    let c = this.#inflightByRoute.get(route);
+    if (c === undefined) this.#inflightByRoute.set(route, (c = this.inflight.labels({ route })));
+    return c;
+  }
+
   /**
    * Breaker counters are read from the breakers at scrape time (no work per request): each scrape
    * adds what a breaker's totals grew by since the last one.

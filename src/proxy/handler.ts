@@ -204,13 +204,12 @@ export async function handleRequest(
     startIndex: match.startIndex,
     startedAtMs,
   };
-  const inflight = gen.chain.metrics.inflight;
-  const labels = { route: match.route.name };
-  inflight.inc(labels);
+  const inflight = gen.chain.metrics.inflightOf(match.route.name);
+  inflight.inc();
   try {
     await runChain(gen.chain, creq, res);
   } finally {
-    inflight.dec(labels);
+    inflight.dec();
   }
 }
 
