@@ -77,7 +77,9 @@ function classifyError(err: Error): Failure {
     code === 'EHOSTUNREACH' ||
     code === 'ENETUNREACH'
   ) {
-    return { kind: FailureKind.CONNECT, message: `connect: ${code} ${err.message}`.trim() };
+    // `connect ECONNREFUSED 10.0.0.7:8000` → `ECONNREFUSED 10.0.0.7:8000`: the kind already says connect.
+    const message = err.message.startsWith('connect ') ? err.message.slice(8) : `${code}: ${err.message}`;
+    return { kind: FailureKind.CONNECT, message };
   }
   return { kind: FailureKind.RESET, message: `${code || 'error'}: ${err.message}` };
 }
