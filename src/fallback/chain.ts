@@ -7,8 +7,8 @@ import { ErrorCode } from '../errors/index.ts';
 import type { Logger } from '../log/index.ts';
 import type { Metrics } from '../metrics/index.ts';
 import type { CacheTier, DegradedTier, UpstreamTier } from '../policy/index.ts';
-import { errorBody } from '../protocol/index.ts';
-import { UpstreamCall, type CallOutcome, type UpstreamSet } from '../upstream/index.ts';
+import { Endpoint, Framing, errorBody, errorEvent } from '../protocol/index.ts';
+import { UpstreamCall, openStreams, type CallOutcome, type UpstreamSet } from '../upstream/index.ts';
 import type { ChainRequest, SkipNote } from './request.ts';
 
 /** What the chain needs from the process: the active upstreams, the cache and the instruments. */
@@ -20,8 +20,15 @@ export interface ChainDeps {
   readonly logger: Logger;
 }
 
-/** Result of one tier: answered (the client has its response) or skipped with a reason. */
-type TierResult = { readonly answered: true; readonly tier: string; readonly status: number } | SkipNote;
+/**
+ * Result of one tier: answered (the client has its response), skipped with a reason, or cut
+ * mid-stream with its partial text kept for the next upstream tier to continue
+ * (`continueOnNextTier`).
+ */
+type TierResult =
+  | { readonly answered: true; readonly tier: string; readonly status: number }
+  | SkipNote
+  | { readonly cut: true; readonly tier: string; readonly partialText: string; readonly reason: string };
 
 const NO_RETRY = 'false';
 
@@ -36,21 +43,57 @@ export async function runChain(deps: ChainDeps, req: ChainRequest, res: ServerRe
   const chain = req.route.chain;
   const cacheKey = deps.cache.keyFor(req);
   let skipped: SkipNote[] | null = null;
+  /** Set while a stream cut mid-way waits for the next upstream tier to continue it. */
+  let cut: { tier: string; partialText: string; reason: string } | null = null;
   for (let i = req.startIndex; i < chain.length; i++) {
     const tier = chain[i]!;
+    if (cut !== null && tier.kind !== 'upstream') break;
     const headers = tierHeaders(req, skipped);
     let result: TierResult;
-    if (tier.kind === 'upstream') result = await upstreamTier(deps, req, tier, res, headers, cacheKey);
-    else if (tier.kind === 'cache') result = await cacheTier(deps, req, tier, res, headers, cacheKey);
+    if (tier.kind === 'upstream') {
+      result = await upstreamTier(deps, req, tier, res, headers, cacheKey, cut?.partialText ?? null);
+    } else if (tier.kind === 'cache') result = await cacheTier(deps, req, tier, res, headers, cacheKey);
     else result = degradedTier(deps, req, tier, res, headers);
     if ('answered' in result) {
       finish(deps, req, result.tier, result.status, skipped);
       return;
     }
+    if ('cut' in result) {
+      cut = result;
+      (skipped ??= []).push({ tier: result.tier, reason: result.reason });
+      continue;
+    }
     (skipped ??= []).push(result);
     if (res.destroyed || res.writableEnded) return;
   }
+  if (cut !== null) {
+    // No tier could continue the stream: end it as any cut stream ends, with an error event.
+    endCutStream(
+      res,
+      req,
+      `upstream ${cut.tier} failed mid-stream (${cut.reason}) and no tier could continue`,
+    );
+    finish(deps, req, cut.tier, 502, skipped);
+    return;
+  }
   exhausted(deps, req, res, skipped ?? []);
+}
+
+function endCutStream(res: ServerResponse, req: ChainRequest, message: string): void {
+  const stream = openStreams.get(res);
+  if (res.writableEnded) return;
+  res.end(
+    errorEvent(stream?.framing ?? Framing.SSE, req.endpoint.protocol, message, ErrorCode.STREAM_INTERRUPTED),
+  );
+}
+
+/** May a cut stream of this request be resumed on the next tier? Chat streams only (SPEC §4). */
+function resumable(req: ChainRequest, tier: UpstreamTier): boolean {
+  return (
+    tier.continueOnNextTier &&
+    req.stream &&
+    (req.endpoint.endpoint === Endpoint.CHAT || req.endpoint.endpoint === Endpoint.OLLAMA_CHAT)
+  );
 }
 
 function tierHeaders(req: ChainRequest, skipped: SkipNote[] | null): Record<string, string> {
@@ -66,6 +109,7 @@ async function upstreamTier(
   res: ServerResponse,
   headers: Record<string, string>,
   cacheKey: string | null,
+  continueFrom: string | null,
 ): Promise<TierResult> {
   const up = deps.upstreams.byName.get(tier.upstream)!;
   const name = tier.upstream;
@@ -75,8 +119,9 @@ async function upstreamTier(
     return { tier: name, reason: up.breaker.state === 'half_open' ? 'half_open_busy' : up.breaker.state };
   headers['x-breakwater-tier'] = name;
   up.inflight++;
-  const body = rewriteModel(req, tier);
-  const recordLimitBytes = cacheKey === null ? 0 : deps.cache.maxEntryBytes;
+  const body = continueFrom === null ? rewriteModel(req, tier) : continuationBody(req, tier, continueFrom);
+  // A continued stream is two answers spliced: never stored.
+  const recordLimitBytes = cacheKey === null || continueFrom !== null ? 0 : deps.cache.maxEntryBytes;
   let call: UpstreamCall | null = null;
   const outcome = await new Promise<CallOutcome>((resolve) => {
     call = new UpstreamCall(
@@ -89,6 +134,8 @@ async function upstreamTier(
         body,
         protocol: req.endpoint.protocol,
         recordLimitBytes,
+        resumable: resumable(req, tier),
+        continueFrom,
       },
       res,
       headers,
@@ -116,6 +163,9 @@ async function upstreamTier(
       if (deps.logger.isLevelEnabled('debug')) {
         deps.logger.debug({ route: req.route.name, upstream: name, failure: outcome.failure }, 'tier failed');
       }
+      if (outcome.committed && outcome.partialText !== null) {
+        return { cut: true, tier: name, reason: outcome.failure.kind, partialText: outcome.partialText };
+      }
       if (outcome.committed) return { answered: true, tier: name, status: 502 };
       return {
         tier: name,
@@ -124,11 +174,30 @@ async function upstreamTier(
   }
 }
 
-function rewriteModel(req: ChainRequest, tier: UpstreamTier): Buffer {
-  if (req.json === null || req.model === null) return req.body;
+function targetModel(req: ChainRequest, tier: UpstreamTier): string | null {
+  if (req.model === null) return null;
   const target = tier.models[req.model] ?? tier.models['*'];
-  if (target === undefined || target === req.model) return req.body;
-  return Buffer.from(JSON.stringify({ ...req.json, model: target }));
+  return target === undefined || target === req.model ? null : target;
+}
+
+function rewriteModel(req: ChainRequest, tier: UpstreamTier): Buffer {
+  if (req.json === null) return req.body;
+  const target = targetModel(req, tier);
+  return target === null ? req.body : Buffer.from(JSON.stringify({ ...req.json, model: target }));
+}
+
+/** The request again, with the text the client already got as an assistant prefix to continue. */
+function continuationBody(req: ChainRequest, tier: UpstreamTier, partialText: string): Buffer {
+  const json = req.json!;
+  const messages: unknown[] = Array.isArray(json.messages) ? (json.messages as unknown[]) : [];
+  const target = targetModel(req, tier);
+  return Buffer.from(
+    JSON.stringify({
+      ...json,
+      ...(target === null ? {} : { model: target }),
+      messages: [...messages, { role: 'assistant', content: partialText }],
+    }),
+  );
 }
 
 async function cacheTier(

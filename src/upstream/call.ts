@@ -11,78 +11,14 @@ import {
   lastBoundary,
   normalizeErrorBody,
   splitEvents,
-  type Protocol,
 } from '../protocol/index.ts';
 import { clientResponseHeaders, upstreamRequestHeaders } from './headers.ts';
 import type { UpstreamRuntime } from './runtime.ts';
-
-/**
- * Framing and protocol of client responses that are streams in progress, so that whoever must end
- * one early (shutdown at its timeout) can end it with an error event in the right shape.
- */
-export const openStreams = new WeakMap<
-  ServerResponse,
-  { readonly framing: Framing; readonly protocol: Protocol }
->();
-
-/** What the chain hands one upstream call. */
-export interface CallRequest {
-  readonly method: string;
-  /** Path and query as the client sent them (the upstream's basePath is prepended here). */
-  readonly path: string;
-  readonly rawHeaders: readonly string[];
-  readonly connection: string | undefined;
-  readonly body: Buffer;
-  readonly protocol: Protocol;
-  /** Bytes of the answer to keep for the cache; 0 = keep nothing. */
-  readonly recordLimitBytes: number;
-}
-
-/** An answer kept for the cache: the upstream's status, content type and (whole) body. */
-export interface RecordedAnswer {
-  readonly status: number;
-  readonly contentType: string;
-  readonly framing: Framing | null;
-  readonly body: Buffer;
-}
-
-/** How one upstream call ended. Expected outcomes are values, never throws (STYLE §3). */
-export type CallOutcome =
-  | { readonly kind: 'ok'; readonly status: number; readonly recorded: RecordedAnswer | null }
-  /** 429: nothing sent to the client, not a breaker failure. */
-  | { readonly kind: 'spill'; readonly status: number }
-  /** The tier failed; `committed` means the client got bytes and its stream was ended with an error event. */
-  | { readonly kind: 'failed'; readonly failure: Failure; readonly committed: boolean }
-  /** The client went away first: a neutral outcome for the breaker. */
-  | { readonly kind: 'client_gone' };
+import { openStreams, type CallOutcome, type CallRequest, type RecordedAnswer } from './call-types.ts';
+import { assistantPiece, classifyError, framingOf } from './classify.ts';
 
 const Mode = { PENDING: 0, WHOLE: 1, STREAM: 2, DISCARD: 3, DONE: 4 } as const;
 type Mode = (typeof Mode)[keyof typeof Mode];
-
-function framingOf(contentType: string | string[] | undefined): Framing | null {
-  const ct = Array.isArray(contentType) ? contentType[0] : contentType;
-  if (ct === undefined) return null;
-  if (ct.startsWith('text/event-stream')) return Framing.SSE;
-  if (ct.startsWith('application/x-ndjson')) return Framing.NDJSON;
-  return null;
-}
-
-function classifyError(err: Error): Failure {
-  const code = (err as { code?: string }).code ?? '';
-  if (
-    code === 'ECONNREFUSED' ||
-    code === 'UND_ERR_CONNECT_TIMEOUT' ||
-    code === 'ENOTFOUND' ||
-    code === 'EAI_AGAIN' ||
-    code === 'EHOSTUNREACH' ||
-    code === 'ENETUNREACH'
-  ) {
-    // `connect ECONNREFUSED 10.0.0.7:8000` → `ECONNREFUSED 10.0.0.7:8000`: the kind already says connect.
-    const message = err.message.startsWith('connect ') ? err.message.slice(8) : `${code}: ${err.message}`;
-    return { kind: FailureKind.CONNECT, message };
-  }
-  return { kind: FailureKind.RESET, message: `${code || 'error'}: ${err.message}` };
-}
 
 /**
  * One call to one upstream, written as an undici dispatch handler so the body flows with manual
@@ -117,6 +53,8 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
   #totalTimer: TimerHandle | null;
   #lastChunkAtMs: number;
   #settled: boolean;
+  /** Assistant text sent so far (resumable calls only); null once a tool call makes it not resumable. */
+  #partial: string | null;
   /** Bytes gathered for the client in this tick, or null. */
   #out: Buffer[] | null;
   /** ms from dispatch to the first token; -1 until then. */
@@ -154,6 +92,7 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
     this.#lastChunkAtMs = 0;
     this.#settled = false;
     this.#out = null;
+    this.#partial = req.resumable ? (req.continueFrom ?? '') : null;
     this.firstByteMs = -1;
     this.#startedAtMs = clock.now();
   }
@@ -200,6 +139,14 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
       return;
     }
     this.#framing = statusCode < 300 ? framingOf(headers['content-type']) : null;
+    if (this.#framing === null && this.#req.continueFrom !== null) {
+      // A whole answer cannot be spliced into a stream the client is already reading.
+      this.#fail({
+        kind: FailureKind.STATUS,
+        message: `HTTP ${statusCode} without a stream to continue with`,
+      });
+      return;
+    }
     if (this.#framing === null) {
       this.#mode = Mode.WHOLE;
       this.#chunks = [];
@@ -277,6 +224,7 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
         break;
       }
     }
+    if (this.#partial !== null) this.#trackPartial(framing, events, bad === -1 ? events.length : bad);
     if (bad === -1) {
       // Comment-only slices (SSE keep-alives) do not commit the answer, but pass once it is.
       if (events.length === 0 && !this.#committed) return;
@@ -295,12 +243,31 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
     this.#fail({ kind: badKind, message: badMessage });
   }
 
+  /** Adds the assistant text of `events[0, end)` to the partial answer; a tool call ends resumability. */
+  #trackPartial(framing: Framing, events: readonly string[], end: number): void {
+    for (let i = 0; i < end && this.#partial !== null; i++) {
+      const e = events[i]!;
+      if (e === '[DONE]') continue;
+      let obj: unknown;
+      try {
+        obj = JSON.parse(e);
+      } catch {
+        return;
+      }
+      const piece = assistantPiece(framing, obj);
+      if (piece === null) this.#partial = null;
+      else this.#partial += piece;
+    }
+  }
+
   #write(bytes: Buffer): void {
     if (!this.#committed) {
       this.#committed = true;
       this.#markFirstByte();
-      this.#res.writeHead(this.#status, clientResponseHeaders(this.#headers!, this.#extraHeaders));
-      openStreams.set(this.#res, { framing: this.#framing!, protocol: this.#req.protocol });
+      if (this.#req.continueFrom === null) {
+        this.#res.writeHead(this.#status, clientResponseHeaders(this.#headers!, this.#extraHeaders));
+        openStreams.set(this.#res, { framing: this.#framing!, protocol: this.#req.protocol });
+      }
       this.#res.on('drain', this.#onDrain);
       this.#idleTimer = this.#clock.setTimeout(this.#onIdleCheck, this.#up.policy.timeouts.idleMs);
     }
@@ -386,9 +353,17 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
   /** A failure: before the client got bytes the chain moves on; after, the stream ends with an error event. */
   #fail(failure: Failure): void {
     if (this.#settled) return;
-    const committed = this.#committed;
+    // A continuation starts with the client already reading a stream. Failing before its own
+    // first event it has sent nothing, so whatever comes next may still continue from there.
+    const continueFrom = this.#req.continueFrom;
+    const committed = this.#committed || continueFrom !== null;
     this.#mode = Mode.DONE;
-    if (committed && !this.#res.writableEnded) {
+    const partialText = !committed
+      ? null
+      : continueFrom !== null && !this.#committed
+        ? continueFrom
+        : this.#partial;
+    if (committed && partialText === null && !this.#res.writableEnded) {
       this.#endResponse(
         errorEvent(
           this.#framing ?? Framing.SSE,
@@ -398,7 +373,8 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
         ),
       );
     }
-    this.#finish({ kind: 'failed', failure, committed });
+    if (partialText !== null) this.#flush();
+    this.#finish({ kind: 'failed', failure, committed, partialText });
     this.#controller?.abort(new Error(failure.message));
   }
 

@@ -1,5 +1,6 @@
-export { UpstreamCall, openStreams } from './call.ts';
-export type { CallOutcome, CallRequest, RecordedAnswer } from './call.ts';
+export { UpstreamCall } from './call.ts';
+export { openStreams } from './call-types.ts';
+export type { CallOutcome, CallRequest, RecordedAnswer } from './call-types.ts';
 export { UpstreamRuntime, UpstreamSet } from './runtime.ts';
 export type { UpstreamSetOptions } from './runtime.ts';
 export { clientResponseHeaders, isHopByHop, upstreamRequestHeaders } from './headers.ts';

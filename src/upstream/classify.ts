@@ -1,0 +1,46 @@
+import { FailureKind, type Failure } from '../breaker/index.ts';
+import { Framing } from '../protocol/index.ts';
+
+/**
+ * The assistant text one streamed event adds ('' for none), or null when the event carries a tool
+ * call: a cut tool call is never resumed (SPEC §4).
+ */
+export function assistantPiece(framing: Framing, event: unknown): string | null {
+  if (typeof event !== 'object' || event === null) return '';
+  if (framing === Framing.NDJSON) {
+    const m = (event as { message?: { content?: unknown; tool_calls?: unknown } }).message;
+    if (m?.tool_calls !== undefined) return null;
+    return typeof m?.content === 'string' ? m.content : '';
+  }
+  const d = (event as { choices?: { delta?: { content?: unknown; tool_calls?: unknown } }[] }).choices?.[0]
+    ?.delta;
+  if (d?.tool_calls !== undefined && d.tool_calls !== null) return null;
+  return typeof d?.content === 'string' ? d.content : '';
+}
+
+/** The stream framing of a response by its content type, or null for a whole body. */
+export function framingOf(contentType: string | string[] | undefined): Framing | null {
+  const ct = Array.isArray(contentType) ? contentType[0] : contentType;
+  if (ct === undefined) return null;
+  if (ct.startsWith('text/event-stream')) return Framing.SSE;
+  if (ct.startsWith('application/x-ndjson')) return Framing.NDJSON;
+  return null;
+}
+
+/** The breaker failure of a transport error: connect (never reached the server) or reset. */
+export function classifyError(err: Error): Failure {
+  const code = (err as { code?: string }).code ?? '';
+  if (
+    code === 'ECONNREFUSED' ||
+    code === 'UND_ERR_CONNECT_TIMEOUT' ||
+    code === 'ENOTFOUND' ||
+    code === 'EAI_AGAIN' ||
+    code === 'EHOSTUNREACH' ||
+    code === 'ENETUNREACH'
+  ) {
+    // `connect ECONNREFUSED 10.0.0.7:8000` → `ECONNREFUSED 10.0.0.7:8000`: the kind already says connect.
+    const message = err.message.startsWith('connect ') ? err.message.slice(8) : `${code}: ${err.message}`;
+    return { kind: FailureKind.CONNECT, message };
+  }
+  return { kind: FailureKind.RESET, message: `${code || 'error'}: ${err.message}` };
+}
