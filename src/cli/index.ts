@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { registerBreaker } from './breaker.ts';
 import { registerDemo } from './demo.ts';
 import { registerInject } from './inject.ts';
+import { registerLoadtest } from './loadtest.ts';
 import { registerMock } from './mock.ts';
 import { processIo, rootProgram } from './program.ts';
 import { registerRun } from './run.ts';
@@ -20,6 +21,7 @@ export function buildCli(): Command {
   registerBreaker(program, processIo);
   registerInject(program, processIo);
   registerMock(program, processIo);
+  registerLoadtest(program, processIo);
   registerValidate(program, processIo, process.env);
   return program;
 }
