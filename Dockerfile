@@ -8,7 +8,7 @@ ARG RUNTIME_IMAGE=gcr.io/distroless/nodejs24-debian12:nonroot
 # --- build: TypeScript → dist/ --------------------------------------------------------------
 FROM ${BUILD_IMAGE} AS build
 WORKDIR /app
-COPY package.json package-lock.json ./
+COPY package.json package-lock.json .npmrc ./
 # --ignore-scripts: `prepare` would run the build before the sources are copied.
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
@@ -18,7 +18,7 @@ RUN npm run build
 # --- deps: production dependencies only --------------------------------------------------------
 FROM ${BUILD_IMAGE} AS deps
 WORKDIR /app
-COPY package.json package-lock.json ./
+COPY package.json package-lock.json .npmrc ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
  && rm -rf /root/.npm
 # `breakwater` on PATH, for `kubectl exec POD -c breakwater -- breakwater status`. Distroless has
