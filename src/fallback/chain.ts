@@ -41,7 +41,9 @@ const NO_RETRY = 'false';
  */
 export async function runChain(deps: ChainDeps, req: ChainRequest, res: ServerResponse): Promise<void> {
   const chain = req.route.chain;
-  const cacheKey = deps.cache.keyFor(req);
+  // The key (canonical body + sha256) is computed only when the cache is used: after an answer was
+  // sent (to store it) or at the cache tier — never ahead of the upstream call.
+  const cacheable = deps.cache.maxEntryBytes > 0 && req.endpoint.cacheable && !req.noStore;
   let skipped: SkipNote[] | null = null;
   /** Set while a stream cut mid-way waits for the next upstream tier to continue it. */
   let cut: { tier: string; partialText: string; reason: string } | null = null;
@@ -51,8 +53,8 @@ export async function runChain(deps: ChainDeps, req: ChainRequest, res: ServerRe
     const headers = tierHeaders(req, skipped);
     let result: TierResult;
     if (tier.kind === 'upstream') {
-      result = await upstreamTier(deps, req, tier, res, headers, cacheKey, cut?.partialText ?? null);
-    } else if (tier.kind === 'cache') result = await cacheTier(deps, req, tier, res, headers, cacheKey);
+      result = await upstreamTier(deps, req, tier, res, headers, cacheable, cut?.partialText ?? null);
+    } else if (tier.kind === 'cache') result = await cacheTier(deps, req, tier, res, headers);
     else result = degradedTier(deps, req, tier, res, headers);
     if ('answered' in result) {
       finish(deps, req, result.tier, result.status, skipped);
@@ -108,7 +110,7 @@ async function upstreamTier(
   tier: UpstreamTier,
   res: ServerResponse,
   headers: Record<string, string>,
-  cacheKey: string | null,
+  cacheable: boolean,
   continueFrom: string | null,
 ): Promise<TierResult> {
   const up = deps.upstreams.byName.get(tier.upstream)!;
@@ -121,7 +123,7 @@ async function upstreamTier(
   up.inflight++;
   const body = continueFrom === null ? rewriteModel(req, tier) : continuationBody(req, tier, continueFrom);
   // A continued stream is two answers spliced: never stored.
-  const recordLimitBytes = cacheKey === null || continueFrom !== null ? 0 : deps.cache.maxEntryBytes;
+  const recordLimitBytes = !cacheable || continueFrom !== null ? 0 : deps.cache.maxEntryBytes;
   let call: UpstreamCall | null = null;
   const outcome = await new Promise<CallOutcome>((resolve) => {
     call = new UpstreamCall(
@@ -150,7 +152,10 @@ async function upstreamTier(
   switch (outcome.kind) {
     case 'ok':
       up.breaker.success(permit);
-      if (outcome.recorded !== null && cacheKey !== null) deps.cache.store(req, cacheKey, outcome.recorded);
+      if (outcome.recorded !== null) {
+        const key = deps.cache.keyFor(req);
+        if (key !== null) deps.cache.store(req, key, outcome.recorded);
+      }
       return { answered: true, tier: name, status: outcome.status };
     case 'spill':
       up.breaker.release(permit);
@@ -206,8 +211,8 @@ async function cacheTier(
   tier: CacheTier,
   res: ServerResponse,
   headers: Record<string, string>,
-  cacheKey: string | null,
 ): Promise<TierResult> {
+  const cacheKey = deps.cache.keyFor(req);
   if (cacheKey === null) return { tier: 'cache', reason: 'not_cacheable' };
   headers['x-breakwater-tier'] = 'cache';
   headers['x-should-retry'] = NO_RETRY;

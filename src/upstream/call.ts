@@ -55,6 +55,9 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
   #settled: boolean;
   /** Assistant text sent so far (resumable calls only); null once a tool call makes it not resumable. */
   #partial: string | null;
+  /** Stream-only listeners, created when a stream commits (a plain answer never needs them). */
+  #drainListener: (() => void) | null;
+  #idleCheck: (() => void) | null;
   /** Bytes gathered for the client in this tick, or null. */
   #out: Buffer[] | null;
   /** ms from dispatch to the first token; -1 until then. */
@@ -92,6 +95,8 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
     this.#lastChunkAtMs = 0;
     this.#settled = false;
     this.#out = null;
+    this.#drainListener = null;
+    this.#idleCheck = null;
     this.#partial = req.resumable ? (req.continueFrom ?? '') : null;
     this.firstByteMs = -1;
     this.#startedAtMs = clock.now();
@@ -102,7 +107,8 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
     const u = this.#up.policy;
     const t = u.timeouts;
     this.#firstByteTimer = this.#clock.setTimeout(this.#onFirstByteTimeout, t.firstByteMs);
-    if (t.totalMs !== null) this.#totalTimer = this.#clock.setTimeout(this.#onTotalTimeout, t.totalMs);
+    if (t.totalMs !== null)
+      this.#totalTimer = this.#clock.setTimeout(() => this.#onTotalTimeout(), t.totalMs);
     this.#res.on('close', this.#onClientClose);
     const path = u.basePath === '/' ? this.#req.path : u.basePath + this.#req.path;
     const headers = upstreamRequestHeaders(
@@ -268,8 +274,12 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
         this.#res.writeHead(this.#status, clientResponseHeaders(this.#headers!, this.#extraHeaders));
         openStreams.set(this.#res, { framing: this.#framing!, protocol: this.#req.protocol });
       }
-      this.#res.on('drain', this.#onDrain);
-      this.#idleTimer = this.#clock.setTimeout(this.#onIdleCheck, this.#up.policy.timeouts.idleMs);
+      this.#drainListener = () => {
+        if (this.#controller?.paused === true) this.#controller.resume();
+      };
+      this.#res.on('drain', this.#drainListener);
+      this.#idleCheck = () => this.#onIdleCheck();
+      this.#idleTimer = this.#clock.setTimeout(this.#idleCheck, this.#up.policy.timeouts.idleMs);
     }
     // Gather what arrives in this tick and write it once: the chunk, and the end of the response
     // when it follows at once, leave in one writev (writev was ~32 % of a Node proxy's CPU:
@@ -277,20 +287,25 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
     // ahead of chunks written while corked.
     if (this.#out === null) {
       this.#out = [bytes];
-      process.nextTick(this.#flush);
+      process.nextTick(UpstreamCall.#flushOf, this);
     } else {
       this.#out.push(bytes);
     }
   }
 
-  readonly #flush = (): void => {
+  /** `process.nextTick` callback without a closure per call. */
+  static #flushOf(call: UpstreamCall): void {
+    call.#flush();
+  }
+
+  #flush(): void {
     const out = this.#out;
     if (out === null) return;
     this.#out = null;
     if (this.#res.writableEnded) return;
     const ok = this.#res.write(out.length === 1 ? out[0]! : Buffer.concat(out));
     if (!ok && this.#controller !== null && !this.#controller.paused) this.#controller.pause();
-  };
+  }
 
   /** Ends the client response with whatever is gathered, plus `data`, in one write. */
   #endResponse(data: string | undefined): void {
@@ -387,13 +402,9 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
     if (this.#totalTimer !== null) this.#clock.clearTimeout(this.#totalTimer);
     this.#firstByteTimer = this.#idleTimer = this.#totalTimer = null;
     this.#res.off('close', this.#onClientClose);
-    this.#res.off('drain', this.#onDrain);
+    if (this.#drainListener !== null) this.#res.off('drain', this.#drainListener);
     this.#resolve(outcome);
   }
-
-  readonly #onDrain = (): void => {
-    if (this.#controller?.paused === true) this.#controller.resume();
-  };
 
   readonly #onClientClose = (): void => {
     if (this.#settled || this.#res.writableFinished) return;
@@ -407,13 +418,13 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
     this.#fail({ kind: FailureKind.TIMEOUT, message: `no first token within ${ms}ms` });
   };
 
-  readonly #onTotalTimeout = (): void => {
+  #onTotalTimeout(): void {
     this.#totalTimer = null;
     const ms = this.#up.policy.timeouts.totalMs ?? 0;
     this.#fail({ kind: FailureKind.TIMEOUT, message: `call exceeded ${ms}ms` });
-  };
+  }
 
-  readonly #onIdleCheck = (): void => {
+  #onIdleCheck(): void {
     this.#idleTimer = null;
     if (this.#settled) return;
     const idleMs = this.#up.policy.timeouts.idleMs;
@@ -423,6 +434,6 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
       return;
     }
     // Re-arm for the rest of the gap: one timer per stream, not one per chunk.
-    this.#idleTimer = this.#clock.setTimeout(this.#onIdleCheck, Math.max(1, idleMs - waited));
-  };
+    this.#idleTimer = this.#clock.setTimeout(this.#idleCheck!, Math.max(1, idleMs - waited));
+  }
 }
