@@ -68,9 +68,15 @@ function targetOf(req: IncomingMessage): Target | null {
   return null;
 }
 
-/** Reads the body up to `limit` bytes; resolves null (after answering 413) when it is larger. */
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
-  return new Promise((resolve, reject) => {
+/** The client went away before its body arrived: nothing to answer. */
+const ABORTED = Symbol('aborted');
+
+/**
+ * Reads the body up to `limit` bytes; resolves null when it is larger (the caller answers 413),
+ * or ABORTED when the client went away first (an expected outcome, not an error).
+ */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null | typeof ABORTED> {
+  return new Promise((resolve) => {
     const declared = Number(req.headers['content-length'] ?? -1);
     if (declared > limit) {
       resolve(null);
@@ -92,7 +98,10 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
     req.on('end', () => {
       if (!over) resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
     });
-    req.on('error', reject);
+    req.on('error', () => resolve(ABORTED));
+    req.on('close', () => {
+      if (!req.complete) resolve(ABORTED);
+    });
   });
 }
 
@@ -163,6 +172,7 @@ export async function handleRequest(
     return;
   }
   const body = await readBody(req, gen.policy.limits.maxRequestBodyBytes);
+  if (body === ABORTED) return;
   if (body === null) {
     const limit = gen.policy.limits.maxRequestBodyBytes;
     res.shouldKeepAlive = false;

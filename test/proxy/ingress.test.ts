@@ -237,3 +237,22 @@ upstreams:
     expect(stack.max.stats().last!.headers.authorization).toBe('Bearer tier-key');
   });
 });
+
+describe('client going away', () => {
+  it('calls no upstream and keeps serving when a client leaves halfway through its body', async () => {
+    stack = await startStack();
+    await new Promise<void>((resolve, reject) => {
+      const sock = connect(stack!.proxyPort, '127.0.0.1', () => {
+        sock.write(
+          'POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 500\r\n\r\n{"model":',
+        );
+        setImmediate(() => sock.destroy());
+      });
+      sock.on('close', () => resolve());
+      sock.on('error', reject);
+    });
+    const r = await raw(stack.proxyPort, 'POST', '/v1/chat/completions', json, JSON.stringify(chatBody()));
+    expect(r.status).toBe(200);
+    expect(stack.max.stats().requests).toBe(1);
+  });
+});
