@@ -1,4 +1,4 @@
 #!/usr/bin/env node
 import { buildCli } from './cli/index.ts';
 
-await buildCli().parseAsync(process.argv);
+await (await buildCli(process.argv)).parseAsync(process.argv);
