@@ -68,3 +68,65 @@ function dataOf(text: string, start: number, end: number): string | null {
   }
   return data;
 }
+
+const DATA_PREFIX = Buffer.from('data: ');
+const DONE_PAYLOAD = Buffer.from('[DONE]');
+const ERROR_KEY = Buffer.from('"error"');
+const DONE_TRUE = Buffer.from('"done":true');
+const OPEN = 0x7b;
+const CLOSE = 0x7d;
+
+/** What the fast scan learned: every event is an ordinary one, and whether the end marker came. */
+export interface FastScan {
+  readonly events: number;
+  readonly sawDone: boolean;
+}
+
+/**
+ * Checks complete events straight on the bytes, without decoding or splitting them, for the
+ * common shape: SSE `data: {…}\n\n` / `data: [DONE]\n\n`, NDJSON `{…}\n`. Returns null when the
+ * slice needs the full reading (`splitEvents` + `classifyEvent`): anything that may be an error
+ * event or an NDJSON end record, comments, CR line ends, multi-line events, or a payload that is
+ * not an object. Decoding and splitting every 20-event stream cost more CPU than the rest of the
+ * stream relay.
+ */
+export function fastScan(framing: Framing, buf: Buffer): FastScan | null {
+  if (buf.indexOf(ERROR_KEY) !== -1) return null;
+  if (framing === Framing.NDJSON) {
+    if (buf.indexOf(DONE_TRUE) !== -1) return null;
+    let pos = 0;
+    let events = 0;
+    while (pos < buf.length) {
+      const eol = buf.indexOf(LF, pos);
+      if (eol === -1) return null;
+      if (eol > pos) {
+        if (buf[pos] !== OPEN || buf[eol - 1] !== CLOSE) return null;
+        events++;
+      }
+      pos = eol + 1;
+    }
+    return { events, sawDone: false };
+  }
+  let pos = 0;
+  let events = 0;
+  let sawDone = false;
+  while (pos < buf.length) {
+    const eol = buf.indexOf(LF, pos);
+    if (eol === -1 || buf[eol + 1] !== LF) return null;
+    if (buf.compare(DATA_PREFIX, 0, DATA_PREFIX.length, pos, pos + DATA_PREFIX.length) !== 0) return null;
+    const start = pos + DATA_PREFIX.length;
+    if (buf[start] === OPEN && buf[eol - 1] === CLOSE) {
+      // an ordinary event
+    } else if (
+      eol - start === DONE_PAYLOAD.length &&
+      buf.compare(DONE_PAYLOAD, 0, DONE_PAYLOAD.length, start, eol) === 0
+    ) {
+      sawDone = true;
+    } else {
+      return null;
+    }
+    events++;
+    pos = eol + 2;
+  }
+  return { events, sawDone };
+}

@@ -5,6 +5,7 @@ import {
   classifyEvent,
   endpointOf,
   errorEvent,
+  fastScan,
   lastBoundary,
   normalizeErrorBody,
   splitEvents,
@@ -102,6 +103,39 @@ describe('error bodies', () => {
     );
     expect(JSON.parse(normalizeErrorBody('ollama', 500, Buffer.from(''))!)).toEqual({
       error: 'upstream answered HTTP 500',
+    });
+  });
+});
+
+describe('fastScan', () => {
+  const sse = (s: string): Buffer => Buffer.from(s);
+
+  it('accepts ordinary SSE events and notices the end marker', () => {
+    expect(fastScan(Framing.SSE, sse('data: {"a":1}\n\ndata: {"b":2}\n\n'))).toEqual({
+      events: 2,
+      sawDone: false,
+    });
+    expect(fastScan(Framing.SSE, sse('data: {"a":1}\n\ndata: [DONE]\n\n'))).toEqual({
+      events: 2,
+      sawDone: true,
+    });
+  });
+
+  it('hands anything unusual to the full reading', () => {
+    expect(fastScan(Framing.SSE, sse('data: {"error":{"message":"x"}}\n\n'))).toBeNull();
+    expect(fastScan(Framing.SSE, sse(': ping\n\n'))).toBeNull();
+    expect(fastScan(Framing.SSE, sse('data: {"a":1}\r\n\r\n'))).toBeNull();
+    expect(fastScan(Framing.SSE, sse('event: x\ndata: {"a":1}\n\n'))).toBeNull();
+    expect(fastScan(Framing.SSE, sse('data: {"a":1\n\n'))).toBeNull();
+    expect(fastScan(Framing.SSE, sse('data: [DONE]x\n\n'))).toBeNull();
+    expect(fastScan(Framing.NDJSON, sse('{"a":1}\n{"done":true}\n'))).toBeNull();
+    expect(fastScan(Framing.NDJSON, sse('{"a":1}\n{"cont\n'))).toBeNull();
+  });
+
+  it('accepts ordinary NDJSON lines', () => {
+    expect(fastScan(Framing.NDJSON, sse('{"a":1,"done":false}\n{"b":2}\n'))).toEqual({
+      events: 2,
+      sawDone: false,
     });
   });
 });
