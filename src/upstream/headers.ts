@@ -21,7 +21,8 @@ const REQUEST_OWNED: ReadonlySet<string> = new Set(['host', 'content-length', 'a
 const RESPONSE_OWNED: ReadonlySet<string> = new Set(['content-length', 'content-encoding']);
 
 function connectionListed(value: string | undefined): ReadonlySet<string> | null {
-  if (value === undefined || value === '') return null;
+  // The common values name no header: skip the split (this runs twice per request).
+  if (value === undefined || value === '' || value === 'keep-alive' || value === 'close') return null;
   const names = value
     .toLowerCase()
     .split(',')
