@@ -7,7 +7,7 @@ import { ErrorCode } from '../errors/index.ts';
 import type { Logger } from '../log/index.ts';
 import type { Metrics } from '../metrics/index.ts';
 import type { CacheTier, DegradedTier, UpstreamTier } from '../policy/index.ts';
-import { Endpoint, Framing, errorBody, errorEvent } from '../protocol/index.ts';
+import { Endpoint, Framing, errorEvent } from '../protocol/index.ts';
 import { UpstreamCall, openStreams, type CallOutcome, type UpstreamSet } from '../upstream/index.ts';
 import type { ChainRequest, SkipNote } from './request.ts';
 
@@ -37,9 +37,14 @@ const NO_RETRY = 'false';
  * open, trial slots are taken, or `maxConcurrent` is reached; moving on when they fail before the
  * client got a byte), then the cache, then the degraded answer, then a 503 with `Retry-After`.
  * Every answer carries `x-breakwater-tier` and `x-breakwater-route`; answers after a fallback also
- * carry `x-breakwater-skipped` naming why each earlier tier did not answer.
+ * carry `x-breakwater-skipped` naming why each earlier tier did not answer. Resolves with what the
+ * final 503 must say when nothing could answer; the proxy writes it (errors map to HTTP in one place).
  */
-export async function runChain(deps: ChainDeps, req: ChainRequest, res: ServerResponse): Promise<void> {
+export async function runChain(
+  deps: ChainDeps,
+  req: ChainRequest,
+  res: ServerResponse,
+): Promise<Exhausted | null> {
   const chain = req.route.chain;
   // The key (canonical body + sha256) is computed only when the cache is used: after an answer was
   // sent (to store it) or at the cache tier — never ahead of the upstream call.
@@ -58,7 +63,7 @@ export async function runChain(deps: ChainDeps, req: ChainRequest, res: ServerRe
     else result = degradedTier(deps, req, tier, res, headers);
     if ('answered' in result) {
       finish(deps, req, result.tier, result.status, skipped);
-      return;
+      return null;
     }
     if ('cut' in result) {
       cut = result;
@@ -66,7 +71,7 @@ export async function runChain(deps: ChainDeps, req: ChainRequest, res: ServerRe
       continue;
     }
     (skipped ??= []).push(result);
-    if (res.destroyed || res.writableEnded) return;
+    if (res.destroyed || res.writableEnded) return null;
   }
   if (cut !== null) {
     // No tier could continue the stream: end it as any cut stream ends, with an error event.
@@ -76,9 +81,9 @@ export async function runChain(deps: ChainDeps, req: ChainRequest, res: ServerRe
       `upstream ${cut.tier} failed mid-stream (${cut.reason}) and no tier could continue`,
     );
     finish(deps, req, cut.tier, 502, skipped);
-    return;
+    return null;
   }
-  exhausted(deps, req, res, skipped ?? []);
+  return exhausted(deps, req, skipped ?? []);
 }
 
 function endCutStream(res: ServerResponse, req: ChainRequest, message: string): void {
@@ -100,7 +105,7 @@ function resumable(req: ChainRequest, tier: UpstreamTier): boolean {
 
 function tierHeaders(req: ChainRequest, skipped: SkipNote[] | null): Record<string, string> {
   const h: Record<string, string> = { 'x-breakwater-route': req.route.name };
-  if (skipped !== null) h['x-breakwater-skipped'] = skipped.map((s) => `${s.tier}=${s.reason}`).join(', ');
+  if (skipped !== null) h['x-breakwater-skipped'] = skippedHeader(skipped);
   return h;
 }
 
@@ -245,35 +250,30 @@ function degradedTier(
   return { answered: true, tier: 'degraded', status: answer.status };
 }
 
-/** Nothing left: 503 in the client's protocol with `Retry-After` = seconds until the earliest half-open. */
-function exhausted(deps: ChainDeps, req: ChainRequest, res: ServerResponse, skipped: SkipNote[]): void {
+/** Nothing in the chain could answer: what the final 503 must say (the proxy maps it to HTTP). */
+export interface Exhausted {
+  /** Seconds until the earliest breaker of the route half-opens (at least 1). */
+  readonly retryAfterSeconds: number;
+  /** Why each tier did not answer, as in `x-breakwater-skipped`. */
+  readonly skipped: string;
+}
+
+function exhausted(deps: ChainDeps, req: ChainRequest, skipped: SkipNote[]): Exhausted {
   let retryMs: number | null = null;
   for (const tier of req.route.chain) {
     if (tier.kind !== 'upstream') continue;
     const ms = deps.upstreams.byName.get(tier.upstream)!.breaker.retryAfterMs();
     if (ms !== null && (retryMs === null || ms < retryMs)) retryMs = ms;
   }
-  const retryAfter = String(Math.max(1, Math.ceil((retryMs ?? 1000) / 1000)));
-  const why = skipped.map((s) => `${s.tier}=${s.reason}`).join(', ');
-  const body = errorBody(
-    req.endpoint.protocol,
-    503,
-    `no tier could answer (${why})`,
-    ErrorCode.CHAIN_EXHAUSTED,
-  );
-  if (!res.headersSent) {
-    res.writeHead(503, {
-      'content-type': 'application/json',
-      'content-length': String(Buffer.byteLength(body)),
-      'retry-after': retryAfter,
-      'x-should-retry': NO_RETRY,
-      'x-breakwater-tier': 'none',
-      'x-breakwater-route': req.route.name,
-      'x-breakwater-skipped': why,
-    });
-  }
-  res.end(body);
   finish(deps, req, 'none', 503, skipped);
+  return {
+    retryAfterSeconds: Math.max(1, Math.ceil((retryMs ?? 1000) / 1000)),
+    skipped: skippedHeader(skipped),
+  };
+}
+
+function skippedHeader(skipped: readonly SkipNote[]): string {
+  return skipped.map((s) => `${s.tier}=${s.reason}`).join(', ');
 }
 
 function finish(

@@ -1,3 +1,3 @@
 export { runChain } from './chain.ts';
-export type { ChainDeps } from './chain.ts';
+export type { ChainDeps, Exhausted } from './chain.ts';
 export type { ChainRequest, SkipNote } from './request.ts';

@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { BreakwaterError, ErrorCode } from '../errors/index.ts';
 import { runChain, type ChainRequest } from '../fallback/index.ts';
@@ -33,6 +33,24 @@ export function sendError(
     ...extra,
   });
   res.end(body);
+}
+
+/**
+ * The same mapping for a bare socket, where no HTTP response object exists yet (a refused CONNECT,
+ * a request Node could not parse); the connection is closed after it.
+ */
+export function sendSocketError(socket: Socket, err: BreakwaterError): void {
+  const body = errorBody('openai', err.status, err.message, err.code);
+  const reason = STATUS_CODES[err.status] ?? 'Error';
+  socket.end(
+    `HTTP/1.1 ${err.status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
+}
+
+/** The refusal of an absolute-form or CONNECT target that is no upstream and no route host. */
+export function unknownHost(authority: string): BreakwaterError {
+  const msg = `no route for host ${authority}: breakwater carries only its upstreams and route hosts`;
+  return new BreakwaterError(ErrorCode.ROUTE_NOT_FOUND, msg, 404);
 }
 
 interface Target {
@@ -144,8 +162,7 @@ export async function handleRequest(
   const protocol = ei?.protocol ?? protocolOfPath(path);
   if (target.captured && !gen.routes.isKnownAuthority(target.authority!)) {
     req.resume();
-    const msg = `no route for host ${target.authority}: breakwater carries only its upstreams and route hosts`;
-    sendError(res, protocol, new BreakwaterError(ErrorCode.ROUTE_NOT_FOUND, msg, 404));
+    sendError(res, protocol, unknownHost(target.authority!));
     return;
   }
   const match = gen.routes.match(target.authority, path);
@@ -217,7 +234,18 @@ export async function handleRequest(
   const inflight = gen.chain.metrics.inflightOf(match.route.name);
   inflight.inc();
   try {
-    await runChain(gen.chain, creq, res);
+    const exhausted = await runChain(gen.chain, creq, res);
+    if (exhausted !== null) {
+      const msg = `no tier could answer (${exhausted.skipped})`;
+      sendError(res, protocol, new BreakwaterError(ErrorCode.CHAIN_EXHAUSTED, msg, 503), {
+        'retry-after': String(exhausted.retryAfterSeconds),
+        // Every fallback was already tried: an SDK retry would only multiply the load.
+        'x-should-retry': 'false',
+        'x-breakwater-tier': 'none',
+        'x-breakwater-route': match.route.name,
+        'x-breakwater-skipped': exhausted.skipped,
+      });
+    }
   } finally {
     inflight.dec();
   }

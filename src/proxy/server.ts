@@ -3,10 +3,10 @@ import type { AddressInfo, Socket } from 'node:net';
 import { BreakwaterError, ErrorCode } from '../errors/index.ts';
 import type { Logger } from '../log/index.ts';
 import type { ListenAddress } from '../policy/index.ts';
-import { errorBody, errorEvent } from '../protocol/index.ts';
+import { errorEvent } from '../protocol/index.ts';
 import { openStreams } from '../upstream/index.ts';
 import type { Generation } from './generation.ts';
-import { handleRequest, sendError, tunnelTargets } from './handler.ts';
+import { handleRequest, sendError, sendSocketError, tunnelTargets, unknownHost } from './handler.ts';
 import { normalizeAuthority } from './route-table.ts';
 
 /**
@@ -141,15 +141,7 @@ export class ProxyServer {
   readonly #onConnect = (req: IncomingMessage, socket: Socket, head: Buffer): void => {
     const authority = normalizeAuthority(req.url ?? '');
     if (!this.#gen.routes.isKnownAuthority(authority)) {
-      const body = errorBody(
-        'openai',
-        404,
-        `no route for host ${authority}: breakwater carries only its upstreams and route hosts`,
-        ErrorCode.ROUTE_NOT_FOUND,
-      );
-      socket.end(
-        `HTTP/1.1 404 Not Found\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
-      );
+      sendSocketError(socket, unknownHost(authority));
       return;
     }
     socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
@@ -165,8 +157,8 @@ function onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
     socket.destroy();
     return;
   }
-  const body = errorBody('openai', 400, `bad request: ${err.code ?? err.message}`, ErrorCode.REQUEST_INVALID);
-  socket.end(
-    `HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  sendSocketError(
+    socket,
+    new BreakwaterError(ErrorCode.REQUEST_INVALID, `bad request: ${err.code ?? err.message}`, 400),
   );
 }
