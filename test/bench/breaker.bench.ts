@@ -1,18 +1,9 @@
 import { bench, describe } from 'vitest';
 import { CircuitBreaker } from '../../src/breaker/index.ts';
 import { systemClock } from '../../src/clock/index.ts';
-import type { BreakerPolicy } from '../../src/policy/types.ts';
+import { breakerPolicy } from '../breaker/helpers.ts';
 
-const policy: BreakerPolicy = {
-  failureThreshold: 3,
-  recoveryTimeoutMs: 30_000,
-  successThreshold: 2,
-  halfOpenMaxRequests: 1,
-  backoffMultiplier: 2,
-  maxRecoveryTimeoutMs: 300_000,
-  jitter: 0.1,
-  failureRate: null,
-};
+const policy = breakerPolicy();
 const CALLS = 1_000;
 
 // SPEC §10: breaker bookkeeping ≤ 1 µs per call. Each iteration runs CALLS calls, so the
