@@ -76,8 +76,3 @@ export function clientResponseHeaders(
   for (const name in extra) out[name] = extra[name]!;
   return out;
 }
-
-/** True for hop-by-hop header names (lower-case). */
-export function isHopByHop(lowerName: string): boolean {
-  return HOP_BY_HOP.has(lowerName);
-}
