@@ -1,7 +1,7 @@
 /**
  * Cache-hit latency of the memory and Redis stores through a real HTTP request on loopback, and
  * the cost of `store()` while Redis is down. Run: `node bench/cache-hit.ts` (needs redis-server on
- * PATH or REDIS_URL for the Redis rows). Budgets (SPEC §10): memory hit p99 ≤ 1 ms, Redis ≤ 5 ms.
+ * PATH or REDIS_URL for the Redis rows). Budgets (docs/design.md#budgets): memory hit p99 ≤ 1 ms, Redis ≤ 5 ms.
  */
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';

@@ -1,5 +1,5 @@
 /**
- * Memory while holding many concurrent streams (SPEC §10: RSS ≤ 160 MiB holding 1000 streams).
+ * Memory while holding many concurrent streams (docs/design.md#budgets: RSS ≤ 160 MiB holding 1000 streams).
  * Starts a mock MAX in this process streaming slowly, breakwater as a child process, opens N
  * streams at once through it and samples the child's RSS while all are open.
  *

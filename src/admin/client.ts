@@ -1,7 +1,7 @@
 import type { BreakerSnapshot } from '../breaker/index.ts';
 import { BreakwaterError, ErrorCode } from '../errors/index.ts';
 
-/** Default admin API of the local sidecar (SPEC §2). */
+/** Default admin API of the local sidecar (README.md#commands). */
 export const DEFAULT_ADMIN_URL = 'http://127.0.0.1:15000';
 
 /** How long the CLI waits for the admin API, in ms. */

@@ -89,7 +89,7 @@ async function readReason(req: IncomingMessage): Promise<string | undefined> {
 }
 
 /**
- * The admin listener (`listen.admin`, SPEC §6): breaker inspection and control, the active
+ * The admin listener (`listen.admin`, docs/design.md#control-plane): breaker inspection and control, the active
  * policy, metrics and the web page. Reads (GET) are open; control calls (POST) follow
  * `checkControl`. Every error is JSON with a stable `code`.
  */

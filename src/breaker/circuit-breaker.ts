@@ -18,7 +18,7 @@ function sameWindow(a: FailureRatePolicy | null, b: FailureRatePolicy | null): b
 }
 
 /**
- * A circuit breaker guarding one upstream (SPEC §5). Pure bookkeeping: no timers, no I/O; time
+ * A circuit breaker guarding one upstream (docs/design.md#the-circuit-breaker). Pure bookkeeping: no timers, no I/O; time
  * comes only from the injected clock. The caller asks `tryAcquire()` before a call and settles the
  * permit with `success`, `failure` or `release` when the call ends.
  *
@@ -220,7 +220,7 @@ export class CircuitBreaker {
     return Math.max(0, this.#nextAttemptAtMs! - this.#clock.now());
   }
 
-  /** The admin API's view of this breaker (SPEC §6). Builds fresh objects; not for the request path. */
+  /** The admin API's view of this breaker (docs/design.md#control-plane). Builds fresh objects; not for the request path. */
   snapshot(): BreakerSnapshot {
     const now = this.#clock.now();
     const last = this.#lastFailure;

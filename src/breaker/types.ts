@@ -1,7 +1,7 @@
 import type { Clock } from '../clock/index.ts';
 
 /**
- * States of a circuit breaker (SPEC §5). `forced_open` is the manual state of planned maintenance:
+ * States of a circuit breaker (docs/design.md#the-circuit-breaker). `forced_open` is the manual state of planned maintenance:
  * it rejects everything and is held, whatever the time, until `reset()`.
  */
 export const BreakerState = {
@@ -59,7 +59,7 @@ export interface Transition {
 }
 
 /**
- * A breaker as served by `GET /circuit-breakers` (SPEC §6): the original design's keys, then extras.
+ * A breaker as served by `GET /circuit-breakers` (docs/design.md#control-plane): the original design's keys, then extras.
  * Times are ISO-8601 strings.
  */
 export interface BreakerSnapshot {

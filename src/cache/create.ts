@@ -33,7 +33,7 @@ function logTransition(logger: Logger, t: Transition): void {
 }
 
 /**
- * The cache tier of a policy (SPEC §4): `memory` (the default; an LRU bounded by
+ * The cache tier of a policy (docs/design.md#the-request-path): `memory` (the default; an LRU bounded by
  * `maxEntries` / `maxBytes`, no breaker since it cannot fail) or `redis` (a store guarded by its
  * own breaker `cache`, connecting in the background; a reconnect half-opens the breaker at once).
  * Throws BW_ERR_POLICY_INVALID only for a redis backend without a URL (the policy compiler

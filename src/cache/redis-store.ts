@@ -49,7 +49,7 @@ function failureOf(err: unknown): Failure {
 export function redisClientOptions(options: RedisStoreOptions): Omit<RedisOptions, 'replyMapping'> {
   return {
     // While disconnected a command fails at once instead of queueing: the request path must never
-    // wait for Redis (SPEC §4); the cache breaker then skips the tier.
+    // wait for Redis (docs/design.md#the-request-path); the cache breaker then skips the tier.
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     autoResendUnfulfilledCommands: false,

@@ -9,7 +9,7 @@ export interface StoredValue {
 }
 
 /**
- * Outcome of a store read. A store outage is an expected outcome, returned as a value (STYLE §3):
+ * Outcome of a store read. A store outage is an expected outcome, returned as a value (CONTRIBUTING.md#errors):
  * `failure` feeds the cache's breaker.
  */
 export type GetResult =

@@ -22,7 +22,7 @@ export interface CacheRequest {
 }
 
 /**
- * The cache tier (SPEC §4): stale-on-error answers stored after successful upstream calls and
+ * The cache tier (docs/design.md#the-request-path): stale-on-error answers stored after successful upstream calls and
  * served only when the chain reaches the cache tier.
  */
 export interface ResponseCache {

@@ -22,7 +22,7 @@ function flushLogs(sidecar: Sidecar): Promise<void> {
 }
 
 /**
- * Signal handling of a running sidecar (SPEC §9), installed before anything starts: a SIGTERM
+ * Signal handling of a running sidecar (docs/operations.md#graceful-shutdown-drain), installed before anything starts: a SIGTERM
  * during startup must not kill the process with the default action; it is held and acted on once
  * the sidecar is attached. SIGTERM/SIGINT: readiness fails at once, requests keep being served
  * while draining (`sidecar.shutdown()`), then `stop()` closes everything, logs are flushed and the

@@ -33,7 +33,7 @@ type TierResult =
 const NO_RETRY = 'false';
 
 /**
- * Walks the route's chain for one LLM call (SPEC §4): upstream tiers (skipped when their breaker is
+ * Walks the route's chain for one LLM call (docs/design.md#the-request-path): upstream tiers (skipped when their breaker is
  * open, trial slots are taken, or `maxConcurrent` is reached; moving on when they fail before the
  * client got a byte), then the cache, then the degraded answer, then a 503 with `Retry-After`.
  * Every answer carries `x-breakwater-tier` and `x-breakwater-route`; answers after a fallback also
@@ -94,7 +94,7 @@ function endCutStream(res: ServerResponse, req: ChainRequest, message: string): 
   );
 }
 
-/** May a cut stream of this request be resumed on the next tier? Chat streams only (SPEC §4). */
+/** May a cut stream of this request be resumed on the next tier? Chat streams only (docs/design.md#the-request-path). */
 function resumable(req: ChainRequest, tier: UpstreamTier): boolean {
   return (
     tier.continueOnNextTier &&

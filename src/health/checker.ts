@@ -43,7 +43,7 @@ function shouldProbe(state: string, hc: HealthCheckPolicy): boolean {
 }
 
 /**
- * Active health checks (SPEC §5, `upstreams.*.healthCheck`): every `intervalMs`, while an
+ * Active health checks (docs/operations.md#active-health-checks, `upstreams.*.healthCheck`): every `intervalMs`, while an
  * upstream's breaker is not closed (or always with `whileClosed`), GET `healthCheck.path` through
  * the upstream's own pool with its `Host` and tier headers, plus the model list when
  * `expectModel` is set. A pass on an open breaker half-opens it at once, so the next user call is

@@ -1,7 +1,7 @@
 import type { CircuitBreaker } from '../breaker/index.ts';
 import { ReadinessMode, type Policy, type RoutePolicy } from '../policy/index.ts';
 
-/** How well the sidecar can answer now, whatever the readiness mode (SPEC §7). */
+/** How well the sidecar can answer now, whatever the readiness mode (docs/operations.md#health-endpoints-and-readiness-modes). */
 export const ServingLevel = {
   /** Every route's first upstream tier is available. */
   PRIMARY: 'primary',
@@ -95,7 +95,7 @@ function routeFails(mode: ReadinessMode, v: RouteView): string | null {
 }
 
 /**
- * Judges readiness (SPEC §7). Modes: `any-upstream` — every route has an upstream tier whose
+ * Judges readiness (docs/operations.md#health-endpoints-and-readiness-modes). Modes: `any-upstream` — every route has an upstream tier whose
  * breaker is available; `primary` — every route's first upstream tier is available; `chain` —
  * every route can still answer at all (an available upstream, a cache tier whose store is
  * available, or a degraded tier); `always`. Routes without upstream tiers do not hold back

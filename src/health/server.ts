@@ -21,7 +21,7 @@ export interface HealthSource {
 }
 
 /**
- * The health listener (`listen.health`, SPEC §7): `/healthz/live`, `/healthz/ready`,
+ * The health listener (`listen.health`, docs/operations.md#health-endpoints-and-readiness-modes): `/healthz/live`, `/healthz/ready`,
  * `/healthz/startup` and `/metrics`, for kubelet probes and Prometheus. GET and HEAD only.
  */
 export class HealthServer {

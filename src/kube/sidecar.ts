@@ -19,7 +19,7 @@ export const ANNOTATION_OPT_OUT = 'breakwater.io/inject';
 /** sha256 of the ConfigMap's data; changing the policy through `inject` rolls the pods. */
 export const ANNOTATION_CHECKSUM = 'checksum/config';
 /**
- * Smallest grace period that covers the drain: `shutdown.timeout` defaults to 25 s (SPEC §9),
+ * Smallest grace period that covers the drain: `shutdown.timeout` defaults to 25 s (docs/operations.md#graceful-shutdown-drain),
  * plus room for the kubelet to deliver SIGTERM.
  */
 export const MIN_GRACE_SECONDS = 30;

@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
-/** Gauge values of `circuit_breaker_state` (SPEC §8): `== 0` means open, as in the original queries. */
+/** Gauge values of `circuit_breaker_state` (the README's Metrics table): `== 0` means open, as in the original queries. */
 export const STATE_GAUGE: Readonly<Record<string, number>> = Object.freeze({
   closed: 2,
   half_open: 1,
@@ -18,7 +18,7 @@ export interface BreakerTotals {
 }
 
 /**
- * Every metric of SPEC §8 with exactly its name, type and labels, plus default process metrics.
+ * Every metric of the README's Metrics table with exactly its name, type and labels, plus default process metrics.
  * One instance per process; the request path holds direct references (no lookups by name).
  */
 export class Metrics {

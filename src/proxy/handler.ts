@@ -15,7 +15,7 @@ import { normalizeAuthority } from './route-table.ts';
 /** Target of a CONNECT tunnel, by socket: its inner requests are routed to that authority. */
 export const tunnelTargets = new WeakMap<Socket, string>();
 
-/** The one place errors become HTTP answers (STYLE §3): JSON in the client's protocol. */
+/** The one place errors become HTTP answers (CONTRIBUTING.md#errors): JSON in the client's protocol. */
 export function sendError(
   res: ServerResponse,
   protocol: Protocol,

@@ -76,7 +76,7 @@ function listenText(l: ListenPolicy): Record<string, string> {
 }
 
 /**
- * Validates a changed policy file and swaps it in (SPEC §9). A bad file is rejected whole: the
+ * Validates a changed policy file and swaps it in (docs/operations.md#policy-reload). A bad file is rejected whole: the
  * last good policy stays, the error is logged once and kept for `/config`, and
  * `breakwater_config_reloads_total{result="failure"}` rises. A good one counts `result="success"`
  * and logs one line (old sha → new sha). Attempts run one at a time, in order. Listener addresses

@@ -15,7 +15,7 @@ export interface DrainTarget {
 }
 
 /**
- * Waits out a graceful shutdown (SPEC §9): resolves `quiet` once `drainDelayMs` has passed since
+ * Waits out a graceful shutdown (docs/operations.md#graceful-shutdown-drain): resolves `quiet` once `drainDelayMs` has passed since
  * the call AND nothing has been in flight for `quietPeriodMs`, or `timeout` at `timeoutMs`.
  * New requests keep arriving while it waits (the application is still finishing its own work);
  * each one pushes the quiet point back. Event-driven: it sleeps until the next point where the

@@ -167,7 +167,7 @@ export class Sidecar {
   }
 
   /**
-   * Graceful shutdown, SPEC §9: readiness fails at once; new requests are still served; resolves
+   * Graceful shutdown (docs/operations.md#graceful-shutdown-drain): readiness fails at once; new requests are still served; resolves
    * once `shutdown.drainDelayMs` has passed and nothing was in flight for `quietPeriodMs`, or at
    * `timeoutMs`, when what is left is ended with a protocol error event. Call `close()` after.
    */

@@ -43,7 +43,7 @@ export interface RecordedAnswer {
   readonly body: Buffer;
 }
 
-/** How one upstream call ended. Expected outcomes are values, never throws (STYLE §3). */
+/** How one upstream call ended. Expected outcomes are values, never throws (CONTRIBUTING.md#errors). */
 export type CallOutcome =
   | { readonly kind: 'ok'; readonly status: number; readonly recorded: RecordedAnswer | null }
   /** 429: nothing sent to the client, not a breaker failure. */

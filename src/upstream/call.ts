@@ -23,7 +23,7 @@ type Mode = (typeof Mode)[keyof typeof Mode];
 
 /**
  * One call to one upstream, written as an undici dispatch handler so the body flows with manual
- * backpressure and no stream objects per request (SPEC §10: `pool.dispatch()` paused under 1 ms
+ * backpressure and no stream objects per request (docs/design.md#budgets: `pool.dispatch()` paused under 1 ms
  * where `stream.pipeline` cost 20–25 ms GC pauses).
  *
  * Response headers are held back until the first token: the whole body of a plain answer, or the
@@ -285,7 +285,7 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
     }
     // Gather what arrives in this tick and write it once: the chunk, and the end of the response
     // when it follows at once, leave in one writev (writev was ~32 % of a Node proxy's CPU:
-    // SPEC §10). `res.cork()` cannot be used: Node 24 writes the chunked terminator of `end()`
+    // docs/design.md#budgets). `res.cork()` cannot be used: Node 24 writes the chunked terminator of `end()`
     // ahead of chunks written while corked.
     if (this.#out === null) {
       this.#out = [bytes];

@@ -3,7 +3,7 @@ import { Framing } from '../protocol/index.ts';
 
 /**
  * The assistant text one streamed event adds ('' for none), or null when the event carries a tool
- * call: a cut tool call is never resumed (SPEC §4).
+ * call: a cut tool call is never resumed (docs/design.md#the-request-path).
  */
 export function assistantPiece(framing: Framing, event: unknown): string | null {
   if (typeof event !== 'object' || event === null) return '';

@@ -8,7 +8,7 @@ import { dnsLookup } from './resolver.ts';
 
 /**
  * Only undici's Pool is loaded: the package entry also loads fetch, WebSocket, the HTTP cache and
- * more, ~13 MiB of resident memory in every pod for nothing (SPEC §10: RSS ≤ 80 MiB idle).
+ * more, ~13 MiB of resident memory in every pod for nothing (docs/design.md#budgets: RSS ≤ 80 MiB idle).
  */
 const Pool = createRequire(import.meta.url)('undici/lib/dispatcher/pool.js') as typeof UndiciPool;
 type Pool = UndiciPool;
@@ -47,7 +47,7 @@ function createPool(u: UpstreamPolicy, lookup: LookupFunction | null): Pool {
   return new Pool(u.origin, {
     connections: null,
     pipelining: 1,
-    // breakwater runs its own first-byte and idle timers (SPEC §4); undici's would measure
+    // breakwater runs its own first-byte and idle timers (docs/design.md#the-request-path); undici's would measure
     // headers, which MAX sends before it knows whether generation works.
     headersTimeout: 0,
     bodyTimeout: 0,
@@ -58,7 +58,7 @@ function createPool(u: UpstreamPolicy, lookup: LookupFunction | null): Pool {
 
 /**
  * The upstreams of the active policy. A reload builds a new set from the previous one: breakers
- * of upstreams that still exist keep their state (SPEC §9), pools are kept when origin and connect
+ * of upstreams that still exist keep their state (docs/operations.md#policy-reload), pools are kept when origin and connect
  * settings are unchanged, and the pools of removed upstreams are closed once their calls finish.
  */
 export class UpstreamSet {

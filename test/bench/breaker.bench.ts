@@ -6,7 +6,7 @@ import { breakerPolicy } from '../breaker/helpers.ts';
 const policy = breakerPolicy();
 const CALLS = 1_000;
 
-// SPEC §10: breaker bookkeeping ≤ 1 µs per call. Each iteration runs CALLS calls, so the
+// docs/design.md#budgets: breaker bookkeeping ≤ 1 µs per call. Each iteration runs CALLS calls, so the
 // reported mean time per iteration, in ms, is the per-call cost in µs.
 describe('CircuitBreaker tryAcquire + success (per iteration: 1000 calls)', () => {
   const plain = new CircuitBreaker('plain', policy, { clock: systemClock });

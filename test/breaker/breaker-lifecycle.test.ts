@@ -147,7 +147,7 @@ describe('CircuitBreaker setPolicy', () => {
 });
 
 describe('CircuitBreaker snapshot', () => {
-  it('has exactly the SPEC §6 keys then the extras when fresh', () => {
+  it('has exactly the keys of docs/design.md#control-plane then the extras when fresh', () => {
     const { breaker } = harness();
     expect(breaker.snapshot()).toStrictEqual({
       state: 'closed',

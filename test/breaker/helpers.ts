@@ -2,7 +2,7 @@ import { CircuitBreaker, type Failure, type Permit, type Transition } from '../.
 import { ManualClock } from '../../src/clock/index.ts';
 import type { BreakerPolicy } from '../../src/policy/types.ts';
 
-/** The defaults of SPEC §5 (the harness's `random` of 0 makes the jitter add nothing). */
+/** The defaults of docs/design.md#the-circuit-breaker (the harness's `random` of 0 makes the jitter add nothing). */
 export function breakerPolicy(overrides: Partial<BreakerPolicy> = {}): BreakerPolicy {
   return {
     failureThreshold: 3,

@@ -7,7 +7,7 @@ afterEach(async () => {
   full = null;
 });
 
-/** SPEC §8: every metric with its type and label names (histograms add `le` on buckets). */
+/** The README's Metrics table: every metric with its type and label names (histograms add `le` on buckets). */
 const SPEC: readonly (readonly [string, string, readonly string[]])[] = [
   ['circuit_breaker_state', 'gauge', ['name']],
   ['circuit_breaker_requests_total', 'counter', ['name']],
@@ -45,7 +45,7 @@ function parse(text: string): { types: Map<string, string>; samples: Sample[] } 
 }
 
 describe('metrics', () => {
-  it('exports every SPEC §8 metric with its type and labels plus process metrics', async () => {
+  it("exports every metric of the README's Metrics table with its type and labels plus process metrics", async () => {
     full = await startFull();
     await chat(full.proxyUrl);
     await full.max.setFault({ mode: 'status', status: 503 });

@@ -1,0 +1,59 @@
+import { readFile, readdir } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+
+async function filesUnder(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) out.push(...(await filesUnder(p)));
+    else if (e.name.endsWith('.ts')) out.push(p);
+  }
+  return out;
+}
+
+async function sources(): Promise<{ path: string; text: string }[]> {
+  const all = [
+    ...(await filesUnder(join(ROOT, 'src'))),
+    ...(await filesUnder(join(ROOT, 'test'))),
+    ...(await filesUnder(join(ROOT, 'bench'))),
+  ];
+  return Promise.all(all.map(async (p) => ({ path: relative(ROOT, p), text: await readFile(p, 'utf8') })));
+}
+
+/** GitHub's anchor of a Markdown heading: lower case, punctuation dropped, spaces → `-`. */
+function anchorOf(heading: string): string {
+  return heading
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N} _-]/gu, '')
+    .replace(/ /g, '-');
+}
+
+describe('references in code comments', () => {
+  it('never cite documents that are not in the repository', async () => {
+    // Built from parts so that this file does not match itself.
+    const outside = new RegExp(['SPEC', 'STYLE'].map((d) => `${d} \u00a7`).join('|'));
+    const offenders = (await sources()).filter((f) => outside.test(f.text)).map((f) => f.path);
+    expect(offenders).toEqual([]);
+  });
+
+  it('point at headings that exist when they name a docs anchor', async () => {
+    const anchors = new Map<string, Set<string>>();
+    const broken: string[] = [];
+    for (const f of await sources()) {
+      for (const m of f.text.matchAll(/\b(docs\/[a-z-]+\.md|CONTRIBUTING\.md|README\.md)#([a-z0-9-]+)/g)) {
+        const doc = m[1]!;
+        let set = anchors.get(doc);
+        if (set === undefined) {
+          const text = await readFile(join(ROOT, doc), 'utf8');
+          set = new Set([...text.matchAll(/^#+ (.+)$/gm)].map((h) => anchorOf(h[1]!)));
+          anchors.set(doc, set);
+        }
+        if (!set.has(m[2]!)) broken.push(`${f.path}: ${doc}#${m[2]!}`);
+      }
+    }
+    expect(broken).toEqual([]);
+  });
+});
