@@ -31,9 +31,8 @@ export function checkControl(
   const origin = req.headers.origin;
   if (origin !== undefined && origin !== `http://${req.headers.host ?? ''}`) {
     return new BreakwaterError(
-      ErrorCode.ADMIN_UNAUTHORIZED,
+      ErrorCode.ADMIN_FORBIDDEN,
       `cross-origin control call refused (origin ${origin})`,
-      403,
     );
   }
   if (token !== null) {
@@ -42,14 +41,12 @@ export function checkControl(
       : new BreakwaterError(
           ErrorCode.ADMIN_UNAUTHORIZED,
           'control calls need Authorization: Bearer <admin.token>',
-          401,
         );
   }
   if (!loopbackBound) {
     return new BreakwaterError(
       ErrorCode.ADMIN_UNAUTHORIZED,
       'admin API on a non-loopback address needs admin.token',
-      401,
     );
   }
   return null;

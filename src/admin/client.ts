@@ -85,7 +85,6 @@ export class AdminClient {
       throw new BreakwaterError(
         ErrorCode.ADMIN_UNREACHABLE,
         `cannot reach the admin API at ${this.url} (${why})`,
-        503,
         {
           cause: err,
         },
@@ -104,6 +103,6 @@ export class AdminClient {
       typeof error?.message === 'string'
         ? error.message
         : `unexpected answer from the admin API at ${this.url}${path}: HTTP ${res.status}`;
-    throw new BreakwaterError(code, message, res.status);
+    throw new BreakwaterError(code, message);
   }
 }

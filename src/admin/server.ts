@@ -47,16 +47,12 @@ function nameOf(segment: string): string {
   try {
     return decodeURIComponent(segment);
   } catch {
-    throw new BreakwaterError(ErrorCode.REQUEST_INVALID, `bad breaker name in path: ${segment}`, 400);
+    throw new BreakwaterError(ErrorCode.REQUEST_INVALID, `bad breaker name in path: ${segment}`);
   }
 }
 
 function notFound(name: string): BreakwaterError {
-  return new BreakwaterError(
-    ErrorCode.BREAKER_NOT_FOUND,
-    `no circuit breaker named ${JSON.stringify(name)}`,
-    404,
-  );
+  return new BreakwaterError(ErrorCode.BREAKER_NOT_FOUND, `no circuit breaker named ${JSON.stringify(name)}`);
 }
 
 async function readReason(req: IncomingMessage): Promise<string | undefined> {
@@ -65,7 +61,7 @@ async function readReason(req: IncomingMessage): Promise<string | undefined> {
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
     if (size > MAX_BODY_BYTES)
-      throw new BreakwaterError(ErrorCode.BODY_TOO_LARGE, `body larger than ${MAX_BODY_BYTES} bytes`, 413);
+      throw new BreakwaterError(ErrorCode.BODY_TOO_LARGE, `body larger than ${MAX_BODY_BYTES} bytes`);
     chunks.push(chunk);
   }
   const text = Buffer.concat(chunks).toString('utf8').trim();
@@ -74,7 +70,7 @@ async function readReason(req: IncomingMessage): Promise<string | undefined> {
   try {
     parsed = JSON.parse(text);
   } catch {
-    throw new BreakwaterError(ErrorCode.REQUEST_INVALID, 'body must be JSON: {"reason": "..."}', 400);
+    throw new BreakwaterError(ErrorCode.REQUEST_INVALID, 'body must be JSON: {"reason": "..."}');
   }
   const reason = (parsed as { reason?: unknown } | null)?.reason;
   if (reason === undefined) return undefined;
@@ -82,7 +78,6 @@ async function readReason(req: IncomingMessage): Promise<string | undefined> {
     throw new BreakwaterError(
       ErrorCode.REQUEST_INVALID,
       `reason: expected a string of at most ${MAX_REASON_CHARS} characters`,
-      400,
     );
   }
   return reason;
@@ -110,7 +105,7 @@ export class AdminServer {
       route(source, loopbackBound, logger, req, res).catch((err: unknown) => {
         const known = err instanceof BreakwaterError && err.status < 500;
         if (!known) logger.error({ err }, 'admin handler failed');
-        const e = known ? err : new BreakwaterError(ErrorCode.INTERNAL, 'internal error', 500);
+        const e = known ? err : new BreakwaterError(ErrorCode.INTERNAL, 'internal error');
         if (!res.headersSent) sendJsonError(res, e);
         else res.destroy();
       });
@@ -145,7 +140,7 @@ async function route(
     const allow = parts[0] === 'circuit-breakers' ? 'GET, HEAD, POST' : 'GET, HEAD';
     sendJsonError(
       res,
-      new BreakwaterError(ErrorCode.REQUEST_INVALID, `method ${method} not allowed on ${path}`, 405),
+      new BreakwaterError(ErrorCode.METHOD_NOT_ALLOWED, `method ${method} not allowed on ${path}`),
       {
         allow,
       },
@@ -173,7 +168,7 @@ async function route(
   const action = parts[2];
   if (parts.length !== 3 || (action !== 'reset' && action !== 'open')) {
     req.resume();
-    throw new BreakwaterError(ErrorCode.ROUTE_NOT_FOUND, `no admin endpoint POST ${path}`, 404);
+    throw new BreakwaterError(ErrorCode.ROUTE_NOT_FOUND, `no admin endpoint POST ${path}`);
   }
   const name = nameOf(parts[1]!);
   const breaker = breakers.find((b) => b.name === name);
@@ -228,5 +223,5 @@ async function read(source: AdminSource, path: string, parts: string[], res: Ser
     sendJson(res, 200, snapshots([b]));
     return;
   }
-  throw new BreakwaterError(ErrorCode.ROUTE_NOT_FOUND, `no admin endpoint GET ${path}`, 404);
+  throw new BreakwaterError(ErrorCode.ROUTE_NOT_FOUND, `no admin endpoint GET ${path}`);
 }

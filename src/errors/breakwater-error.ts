@@ -1,3 +1,4 @@
+import { HTTP_STATUS } from './http-status.ts';
 /**
  * Stable error codes. Callers match on `code`, never on `instanceof`.
  * Codes follow `BW_ERR_<NOUN>_<CONDITION>` and are never reused; every code is listed in the
@@ -14,14 +15,20 @@ export const ErrorCode = {
   BODY_TOO_LARGE: 'BW_ERR_BODY_TOO_LARGE',
   /** The request could not be parsed (bad JSON for an LLM call, bad request target). */
   REQUEST_INVALID: 'BW_ERR_REQUEST_INVALID',
+  /** The admin or health listener does not serve this method on this path. */
+  METHOD_NOT_ALLOWED: 'BW_ERR_METHOD_NOT_ALLOWED',
   /** Every tier of the chain was skipped or failed. */
   CHAIN_EXHAUSTED: 'BW_ERR_CHAIN_EXHAUSTED',
+  /** A pass-through call (a non-LLM path) could not reach its upstream. */
+  PASSTHROUGH_FAILED: 'BW_ERR_PASSTHROUGH_FAILED',
   /** An upstream failed after the client had already received part of a stream. */
   STREAM_INTERRUPTED: 'BW_ERR_STREAM_INTERRUPTED',
   /** The sidecar is shutting down and ended the request at `shutdown.timeout`. */
   SHUTDOWN: 'BW_ERR_SHUTDOWN_TIMEOUT',
   /** A control call on the admin API lacked a valid bearer token. */
   ADMIN_UNAUTHORIZED: 'BW_ERR_ADMIN_UNAUTHORIZED',
+  /** A control call on the admin API came from another origin (a browser page). */
+  ADMIN_FORBIDDEN: 'BW_ERR_ADMIN_FORBIDDEN',
   /** The named breaker does not exist. */
   BREAKER_NOT_FOUND: 'BW_ERR_BREAKER_NOT_FOUND',
   /** The admin API could not be reached (CLI). */
@@ -39,14 +46,16 @@ export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 /** Base of every error breakwater throws or reports. */
 export class BreakwaterError extends Error {
   readonly code: ErrorCode;
-  /** HTTP status this error maps to when it reaches a client. */
-  readonly status: number;
 
-  constructor(code: ErrorCode, message: string, status = 500, options?: { cause?: unknown }) {
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'BreakwaterError';
     this.code = code;
-    this.status = status;
+  }
+
+  /** HTTP status this error maps to when it reaches a client: the one table, `HTTP_STATUS`. */
+  get status(): number {
+    return HTTP_STATUS[this.code];
   }
 }
 

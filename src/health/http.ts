@@ -1,8 +1,9 @@
 import { createServer, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { BreakwaterError, ErrorCode } from '../errors/index.ts';
+import type { BreakwaterError } from '../errors/index.ts';
 import type { Metrics } from '../metrics/index.ts';
-import { errorBody } from '../protocol/index.ts';
+import { listenOrFail } from '../net/index.ts';
+import { writeJsonError } from '../protocol/index.ts';
 
 /**
  * Binds a small control-plane HTTP server (health or admin). Rejects with `BW_ERR_LISTEN_FAILED`
@@ -14,22 +15,8 @@ export async function listenHttp(
   onRequest: RequestListener,
 ): Promise<{ server: Server; address: AddressInfo }> {
   const server = createServer({ keepAliveTimeout: 5_000 }, onRequest);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(
-        new BreakwaterError(
-          ErrorCode.LISTEN_FAILED,
-          `cannot listen on ${host}:${port}: ${err.code ?? err.message}`,
-          500,
-          {
-            cause: err,
-          },
-        ),
-      ),
-    );
-    server.listen(port, host, () => resolve());
-  });
-  return { server, address: server.address() as AddressInfo };
+  const address = await listenOrFail(server, host, port);
+  return { server, address };
 }
 
 /** Stops a control-plane server and ends its connections (probes and scrapes are short). */
@@ -51,21 +38,16 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
   res.end(text);
 }
 
-/** Sends a JSON error in the OpenAI shape every breakwater error uses: `{"error": {message, type, param, code}}`. */
+/** Sends a JSON error (OpenAI shape, as every control-plane error) with `cache-control: no-store`. */
 export function sendJsonError(
   res: ServerResponse,
   err: BreakwaterError,
-  extra?: Record<string, string>,
+  extra?: Readonly<Record<string, string>>,
 ): void {
-  const text = errorBody('openai', err.status, err.message, err.code);
-  res.writeHead(err.status, {
-    'content-type': 'application/json',
-    'content-length': Buffer.byteLength(text),
-    'cache-control': 'no-store',
-    ...extra,
-  });
-  res.end(text);
+  writeJsonError(res, 'openai', err, extra === undefined ? NO_STORE : { ...NO_STORE, ...extra });
 }
+
+const NO_STORE: Readonly<Record<string, string>> = Object.freeze({ 'cache-control': 'no-store' });
 
 /** Serves the Prometheus text of `metrics` (breaker counters are synced at this moment). */
 export async function sendMetrics(res: ServerResponse, metrics: Metrics): Promise<void> {

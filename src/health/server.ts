@@ -39,8 +39,7 @@ export class HealthServer {
     const handler = (req: IncomingMessage, res: ServerResponse): void => {
       handle(source, req, res).catch((err: unknown) => {
         logger.error({ err }, 'health handler failed');
-        if (!res.headersSent)
-          sendJsonError(res, new BreakwaterError(ErrorCode.INTERNAL, 'internal error', 500));
+        if (!res.headersSent) sendJsonError(res, new BreakwaterError(ErrorCode.INTERNAL, 'internal error'));
         else res.destroy();
       });
     };
@@ -60,7 +59,7 @@ async function handle(source: HealthSource, req: IncomingMessage, res: ServerRes
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     sendJsonError(
       res,
-      new BreakwaterError(ErrorCode.REQUEST_INVALID, `method ${req.method} not allowed`, 405),
+      new BreakwaterError(ErrorCode.METHOD_NOT_ALLOWED, `method ${req.method} not allowed`),
       {
         allow: 'GET, HEAD',
       },
@@ -84,6 +83,6 @@ async function handle(source: HealthSource, req: IncomingMessage, res: ServerRes
       await sendMetrics(res, source.metrics);
       return;
     default:
-      sendJsonError(res, new BreakwaterError(ErrorCode.ROUTE_NOT_FOUND, `no health endpoint ${path}`, 404));
+      sendJsonError(res, new BreakwaterError(ErrorCode.ROUTE_NOT_FOUND, `no health endpoint ${path}`));
   }
 }

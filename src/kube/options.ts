@@ -122,5 +122,5 @@ export function parseVia(via: string): Via {
 
 /** A `BW_ERR_MANIFEST_INVALID` error (status 400: it is the caller's input). */
 export function invalid(message: string): BreakwaterError {
-  return new BreakwaterError(ErrorCode.MANIFEST_INVALID, message, 400);
+  return new BreakwaterError(ErrorCode.MANIFEST_INVALID, message);
 }

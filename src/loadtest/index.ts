@@ -15,7 +15,7 @@ export {
   defaultBody,
 } from './body.ts';
 export type { BodyOptions } from './body.ts';
-export { StreamCheck, framingOf } from './stream-check.ts';
+export { StreamCheck } from './stream-check.ts';
 export { formatSummary, loadReport } from './report.ts';
 export type { LoadReport, LoadTarget } from './report.ts';
 export { ErrorKind, NO_TIER } from './types.ts';

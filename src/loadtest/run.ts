@@ -2,7 +2,9 @@ import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
 import { systemClock, type Clock } from '../clock/index.ts';
 import { BreakwaterError, ErrorCode } from '../errors/index.ts';
-import { StreamCheck, framingOf } from './stream-check.ts';
+import { isConnectError } from '../net/index.ts';
+import { framingOf } from '../protocol/index.ts';
+import { StreamCheck } from './stream-check.ts';
 import { summarize } from './summarize.ts';
 import { ErrorKind, NO_TIER, type Sample, type Summary } from './types.ts';
 
@@ -52,7 +54,7 @@ export interface LoadResult {
 }
 
 function invalid(message: string): never {
-  throw new BreakwaterError(ErrorCode.REQUEST_INVALID, message, 400);
+  throw new BreakwaterError(ErrorCode.REQUEST_INVALID, message);
 }
 
 function checkOptions(o: LoadOptions): URL {
@@ -75,16 +77,6 @@ function checkOptions(o: LoadOptions): URL {
   if (!(t > 0)) invalid(`timeoutMs: expected > 0, got ${t}`);
   return url;
 }
-
-const CONNECT_CODES: ReadonlySet<string> = new Set([
-  'ECONNREFUSED',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EADDRNOTAVAIL',
-]);
 
 function requestHeaders(extra: Readonly<Record<string, string>> | undefined): Record<string, string> {
   const headers: Record<string, string> = { ...extra };
@@ -160,10 +152,9 @@ export async function runLoad(options: LoadOptions, deps: LoadDeps = {}): Promis
         if (!check.end()) error = ErrorKind.STREAM;
       }
     } catch (err) {
-      const code = (err as { code?: unknown }).code;
       if (timedOut) error = ErrorKind.TIMEOUT;
       else if (status !== null) error = status >= 200 && status < 300 ? ErrorKind.STREAM : ErrorKind.NON_2XX;
-      else error = typeof code === 'string' && CONNECT_CODES.has(code) ? ErrorKind.CONNECT : ErrorKind.SOCKET;
+      else error = isConnectError(err) ? ErrorKind.CONNECT : ErrorKind.SOCKET;
     } finally {
       clock.clearTimeout(timer);
     }

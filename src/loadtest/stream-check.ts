@@ -1,14 +1,5 @@
 import { EventKind, Framing, classifyEvent, lastBoundary, splitEvents } from '../protocol/index.ts';
 
-/** The framing of a response's `content-type`, or null when it is not a stream. */
-export function framingOf(contentType: string | string[] | undefined): Framing | null {
-  const ct = Array.isArray(contentType) ? contentType[0] : contentType;
-  if (ct === undefined) return null;
-  if (ct.startsWith('text/event-stream')) return Framing.SSE;
-  if (ct.startsWith('application/x-ndjson')) return Framing.NDJSON;
-  return null;
-}
-
 /**
  * Follows a streamed body chunk by chunk and judges whether it ended well: an end marker (SSE
  * `data: [DONE]`, an NDJSON record with `done: true`) and no in-band error or malformed event

@@ -40,7 +40,7 @@ export function applyConfig(base: MockConfig, patch: unknown): MockConfig {
   if (!r.success) {
     const issue = r.error.issues[0];
     const where = issue && issue.path.length > 0 ? `config.${issue.path.join('.')}` : 'config';
-    throw new BreakwaterError(ErrorCode.REQUEST_INVALID, `${where}: ${issue?.message ?? 'invalid'}`, 400);
+    throw new BreakwaterError(ErrorCode.REQUEST_INVALID, `${where}: ${issue?.message ?? 'invalid'}`);
   }
   const p = r.data;
   return Object.freeze({

@@ -89,14 +89,9 @@ function parseJson(raw: string): unknown {
   try {
     return JSON.parse(raw) as unknown;
   } catch (err) {
-    throw new BreakwaterError(
-      ErrorCode.REQUEST_INVALID,
-      `body: invalid JSON (${(err as Error).message})`,
-      400,
-      {
-        cause: err,
-      },
-    );
+    throw new BreakwaterError(ErrorCode.REQUEST_INVALID, `body: invalid JSON (${(err as Error).message})`, {
+      cause: err,
+    });
   }
 }
 
@@ -107,9 +102,7 @@ function readBody(req: IncomingMessage): Promise<string> {
     req.on('data', (c: Buffer) => {
       size += c.length;
       if (size > MAX_CONTROL_BODY) {
-        reject(
-          new BreakwaterError(ErrorCode.BODY_TOO_LARGE, `body larger than ${MAX_CONTROL_BODY} bytes`, 413),
-        );
+        reject(new BreakwaterError(ErrorCode.BODY_TOO_LARGE, `body larger than ${MAX_CONTROL_BODY} bytes`));
         req.destroy();
         return;
       }

@@ -34,7 +34,7 @@ export function parseFault(input: unknown): FaultSpec {
   if (!r.success) {
     const issue = r.error.issues[0];
     const where = issue && issue.path.length > 0 ? `fault.${issue.path.join('.')}` : 'fault';
-    throw new BreakwaterError(ErrorCode.REQUEST_INVALID, `${where}: ${issue?.message ?? 'invalid'}`, 400);
+    throw new BreakwaterError(ErrorCode.REQUEST_INVALID, `${where}: ${issue?.message ?? 'invalid'}`);
   }
   // Rebuild without undefined keys (exactOptionalPropertyTypes, and a clean GET /_mock/fault).
   const f = r.data;

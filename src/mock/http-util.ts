@@ -1,6 +1,5 @@
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { BreakwaterError, ErrorCode } from '../errors/index.ts';
+import { listenOrFail } from '../net/index.ts';
 import type { ParsedBody } from './route.ts';
 
 /** Parses a request body once; a failure keeps what the error messages need. */
@@ -22,24 +21,8 @@ export function pathOf(url: string | undefined): string {
 }
 
 /** Binds `server`; resolves with the bound port, rejects with `BW_ERR_LISTEN_FAILED`. */
-export function listen(server: Server, host: string, port: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const onError = (err: Error): void => {
-      reject(
-        new BreakwaterError(
-          ErrorCode.LISTEN_FAILED,
-          `cannot listen on ${host}:${port}: ${err.message}`,
-          500,
-          { cause: err },
-        ),
-      );
-    };
-    server.once('error', onError);
-    server.listen(port, host, () => {
-      server.off('error', onError);
-      resolve((server.address() as AddressInfo).port);
-    });
-  });
+export async function listen(server: Server, host: string, port: number): Promise<number> {
+  return (await listenOrFail(server, host, port)).port;
 }
 
 /** Closes `server` and every connection it holds; resolves at once when it is not listening. */

@@ -33,7 +33,7 @@ export class PolicyError extends BreakwaterError {
     problems: readonly PolicyProblem[],
     options?: { cause?: unknown },
   ) {
-    super(code, problems.map(formatProblem).join('\n'), 500, options);
+    super(code, problems.map(formatProblem).join('\n'), options);
     this.name = 'PolicyError';
     this.problems = Object.freeze([...problems]);
   }

@@ -6,6 +6,15 @@
 export const Framing = { SSE: 'sse', NDJSON: 'ndjson' } as const;
 export type Framing = (typeof Framing)[keyof typeof Framing];
 
+/** The stream framing of a response by its content type, or null for a whole body. */
+export function framingOf(contentType: string | string[] | undefined): Framing | null {
+  const ct = Array.isArray(contentType) ? contentType[0] : contentType;
+  if (ct === undefined) return null;
+  if (ct.startsWith('text/event-stream')) return Framing.SSE;
+  if (ct.startsWith('application/x-ndjson')) return Framing.NDJSON;
+  return null;
+}
+
 const LF = 0x0a;
 const CR = 0x0d;
 

@@ -1,11 +1,11 @@
-import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { BreakwaterError, ErrorCode } from '../errors/index.ts';
 import { runChain, type ChainRequest } from '../fallback/index.ts';
 import {
   endpointOf,
-  errorBody,
   protocolOfPath,
+  writeJsonError,
   type EndpointInfo,
   type Protocol,
 } from '../protocol/index.ts';
@@ -15,42 +15,10 @@ import { normalizeAuthority } from './route-table.ts';
 /** Target of a CONNECT tunnel, by socket: its inner requests are routed to that authority. */
 export const tunnelTargets = new WeakMap<Socket, string>();
 
-/** The one place errors become HTTP answers (CONTRIBUTING.md#errors): JSON in the client's protocol. */
-export function sendError(
-  res: ServerResponse,
-  protocol: Protocol,
-  err: BreakwaterError,
-  extra?: Record<string, string>,
-): void {
-  if (res.headersSent) {
-    res.destroy(err);
-    return;
-  }
-  const body = errorBody(protocol, err.status, err.message, err.code);
-  res.writeHead(err.status, {
-    'content-type': 'application/json',
-    'content-length': String(Buffer.byteLength(body)),
-    ...extra,
-  });
-  res.end(body);
-}
-
-/**
- * The same mapping for a bare socket, where no HTTP response object exists yet (a refused CONNECT,
- * a request Node could not parse); the connection is closed after it.
- */
-export function sendSocketError(socket: Socket, err: BreakwaterError): void {
-  const body = errorBody('openai', err.status, err.message, err.code);
-  const reason = STATUS_CODES[err.status] ?? 'Error';
-  socket.end(
-    `HTTP/1.1 ${err.status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
-  );
-}
-
 /** The refusal of an absolute-form or CONNECT target that is no upstream and no route host. */
 export function unknownHost(authority: string): BreakwaterError {
   const msg = `no route for host ${authority}: breakwater carries only its upstreams and route hosts`;
-  return new BreakwaterError(ErrorCode.ROUTE_NOT_FOUND, msg, 404);
+  return new BreakwaterError(ErrorCode.ROUTE_NOT_FOUND, msg);
 }
 
 interface Target {
@@ -148,10 +116,10 @@ export async function handleRequest(
   const startedAtMs = gen.chain.clock.now();
   const target = targetOf(req);
   if (target === null) {
-    sendError(
+    writeJsonError(
       res,
       'openai',
-      new BreakwaterError(ErrorCode.REQUEST_INVALID, `unsupported request target: ${req.url ?? ''}`, 400),
+      new BreakwaterError(ErrorCode.REQUEST_INVALID, `unsupported request target: ${req.url ?? ''}`),
     );
     return;
   }
@@ -162,16 +130,16 @@ export async function handleRequest(
   const protocol = ei?.protocol ?? protocolOfPath(path);
   if (target.captured && !gen.routes.isKnownAuthority(target.authority!)) {
     req.resume();
-    sendError(res, protocol, unknownHost(target.authority!));
+    writeJsonError(res, protocol, unknownHost(target.authority!));
     return;
   }
   const match = gen.routes.match(target.authority, path);
   if (match === null) {
     req.resume();
-    sendError(
+    writeJsonError(
       res,
       protocol,
-      new BreakwaterError(ErrorCode.ROUTE_NOT_FOUND, `no route for ${method} ${path}`, 404),
+      new BreakwaterError(ErrorCode.ROUTE_NOT_FOUND, `no route for ${method} ${path}`),
     );
     return;
   }
@@ -194,10 +162,10 @@ export async function handleRequest(
     const limit = gen.policy.limits.maxRequestBodyBytes;
     res.shouldKeepAlive = false;
     req.resume();
-    sendError(
+    writeJsonError(
       res,
       protocol,
-      new BreakwaterError(ErrorCode.BODY_TOO_LARGE, `request body larger than ${limit} bytes`, 413),
+      new BreakwaterError(ErrorCode.BODY_TOO_LARGE, `request body larger than ${limit} bytes`),
       {
         connection: 'close',
       },
@@ -206,10 +174,10 @@ export async function handleRequest(
   }
   const json = parseJson(body);
   if (json === null) {
-    sendError(
+    writeJsonError(
       res,
       protocol,
-      new BreakwaterError(ErrorCode.REQUEST_INVALID, 'request body must be a JSON object', 400),
+      new BreakwaterError(ErrorCode.REQUEST_INVALID, 'request body must be a JSON object'),
     );
     return;
   }
@@ -237,7 +205,7 @@ export async function handleRequest(
     const exhausted = await runChain(gen.chain, creq, res);
     if (exhausted !== null) {
       const msg = `no tier could answer (${exhausted.skipped})`;
-      sendError(res, protocol, new BreakwaterError(ErrorCode.CHAIN_EXHAUSTED, msg, 503), {
+      writeJsonError(res, protocol, new BreakwaterError(ErrorCode.CHAIN_EXHAUSTED, msg), {
         'retry-after': String(exhausted.retryAfterSeconds),
         // Every fallback was already tried: an SDK retry would only multiply the load.
         'x-should-retry': 'false',
@@ -275,15 +243,15 @@ function passthrough(
     const headers = { 'x-breakwater-tier': tier.upstream, 'x-breakwater-route': routeName };
     gen.passthrough.forward(req, res, up, pathWithQuery, headers, (err) => {
       const msg = `pass-through to ${tier.upstream} failed: ${err.message}`;
-      sendError(res, protocol, new BreakwaterError(ErrorCode.CHAIN_EXHAUSTED, msg, 502), headers);
+      writeJsonError(res, protocol, new BreakwaterError(ErrorCode.PASSTHROUGH_FAILED, msg), headers);
     });
     return;
   }
   req.resume();
-  sendError(
+  writeJsonError(
     res,
     protocol,
-    new BreakwaterError(ErrorCode.CHAIN_EXHAUSTED, `every upstream of route ${routeName} is open`, 503),
+    new BreakwaterError(ErrorCode.CHAIN_EXHAUSTED, `every upstream of route ${routeName} is open`),
     { 'x-breakwater-route': routeName, 'x-breakwater-tier': 'none', 'retry-after': '1' },
   );
 }

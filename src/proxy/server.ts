@@ -3,10 +3,11 @@ import type { AddressInfo, Socket } from 'node:net';
 import { BreakwaterError, ErrorCode } from '../errors/index.ts';
 import type { Logger } from '../log/index.ts';
 import type { ListenAddress } from '../policy/index.ts';
-import { errorEvent } from '../protocol/index.ts';
+import { errorEvent, writeJsonError, writeSocketError } from '../protocol/index.ts';
+import { listenOrFail } from '../net/index.ts';
 import { openStreams } from '../upstream/index.ts';
 import type { Generation } from './generation.ts';
-import { handleRequest, sendError, sendSocketError, tunnelTargets, unknownHost } from './handler.ts';
+import { handleRequest, tunnelTargets, unknownHost } from './handler.ts';
 import { normalizeAuthority } from './route-table.ts';
 
 /**
@@ -59,21 +60,9 @@ export class ProxyServer {
       const server = createServer({ keepAliveTimeout: 65_000 }, this.#onRequest);
       server.on('connect', this.#onConnect);
       server.on('clientError', onClientError);
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', (err: NodeJS.ErrnoException) =>
-          reject(
-            new BreakwaterError(
-              ErrorCode.LISTEN_FAILED,
-              `cannot listen on ${a.host}:${a.port}: ${err.code ?? err.message}`,
-              500,
-              { cause: err },
-            ),
-          ),
-        );
-        server.listen(a.port, a.host, () => resolve());
-      });
+      const address = await listenOrFail(server, a.host, a.port);
       this.#servers.push(server);
-      bound.push(server.address() as AddressInfo);
+      bound.push(address);
     }
     return bound;
   }
@@ -101,7 +90,7 @@ export class ProxyServer {
   abortAll(reason: string): void {
     for (const res of this.#responses) {
       if (!res.headersSent) {
-        sendError(res, 'openai', new BreakwaterError(ErrorCode.SHUTDOWN, reason, 503));
+        writeJsonError(res, 'openai', new BreakwaterError(ErrorCode.SHUTDOWN, reason));
         continue;
       }
       const stream = openStreams.get(res);
@@ -130,10 +119,10 @@ export class ProxyServer {
     });
     handleRequest(gen, req, res).catch((err: unknown) => {
       this.#logger.error({ err }, 'request handler failed');
-      sendError(
+      writeJsonError(
         res,
         'openai',
-        new BreakwaterError(ErrorCode.INTERNAL, 'internal error', 500, { cause: err }),
+        new BreakwaterError(ErrorCode.INTERNAL, 'internal error', { cause: err }),
       );
     });
   };
@@ -141,7 +130,7 @@ export class ProxyServer {
   readonly #onConnect = (req: IncomingMessage, socket: Socket, head: Buffer): void => {
     const authority = normalizeAuthority(req.url ?? '');
     if (!this.#gen.routes.isKnownAuthority(authority)) {
-      sendSocketError(socket, unknownHost(authority));
+      writeSocketError(socket, unknownHost(authority));
       return;
     }
     socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
@@ -157,8 +146,8 @@ function onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
     socket.destroy();
     return;
   }
-  sendSocketError(
+  writeSocketError(
     socket,
-    new BreakwaterError(ErrorCode.REQUEST_INVALID, `bad request: ${err.code ?? err.message}`, 400),
+    new BreakwaterError(ErrorCode.REQUEST_INVALID, `bad request: ${err.code ?? err.message}`),
   );
 }

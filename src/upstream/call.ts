@@ -9,6 +9,7 @@ import {
   classifyEvent,
   errorEvent,
   fastScan,
+  framingOf,
   lastBoundary,
   normalizeErrorBody,
   splitEvents,
@@ -16,7 +17,7 @@ import {
 import { clientResponseHeaders, upstreamRequestHeaders } from './headers.ts';
 import type { UpstreamRuntime } from './runtime.ts';
 import { openStreams, type CallOutcome, type CallRequest, type RecordedAnswer } from './call-types.ts';
-import { assistantPiece, classifyError, framingOf } from './classify.ts';
+import { assistantPiece, classifyError } from './classify.ts';
 
 const Mode = { PENDING: 0, WHOLE: 1, STREAM: 2, DISCARD: 3, DONE: 4 } as const;
 type Mode = (typeof Mode)[keyof typeof Mode];

@@ -1,4 +1,5 @@
 import { FailureKind, type Failure } from '../breaker/index.ts';
+import { isConnectError } from '../net/index.ts';
 import { Framing } from '../protocol/index.ts';
 
 /**
@@ -18,26 +19,10 @@ export function assistantPiece(framing: Framing, event: unknown): string | null 
   return typeof d?.content === 'string' ? d.content : '';
 }
 
-/** The stream framing of a response by its content type, or null for a whole body. */
-export function framingOf(contentType: string | string[] | undefined): Framing | null {
-  const ct = Array.isArray(contentType) ? contentType[0] : contentType;
-  if (ct === undefined) return null;
-  if (ct.startsWith('text/event-stream')) return Framing.SSE;
-  if (ct.startsWith('application/x-ndjson')) return Framing.NDJSON;
-  return null;
-}
-
 /** The breaker failure of a transport error: connect (never reached the server) or reset. */
 export function classifyError(err: Error): Failure {
   const code = (err as { code?: string }).code ?? '';
-  if (
-    code === 'ECONNREFUSED' ||
-    code === 'UND_ERR_CONNECT_TIMEOUT' ||
-    code === 'ENOTFOUND' ||
-    code === 'EAI_AGAIN' ||
-    code === 'EHOSTUNREACH' ||
-    code === 'ENETUNREACH'
-  ) {
+  if (isConnectError(err)) {
     // `connect ECONNREFUSED 10.0.0.7:8000` → `ECONNREFUSED 10.0.0.7:8000`: the kind already says connect.
     const message = err.message.startsWith('connect ') ? err.message.slice(8) : `${code}: ${err.message}`;
     return { kind: FailureKind.CONNECT, message };

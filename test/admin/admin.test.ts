@@ -104,7 +104,7 @@ describe('admin API', () => {
     const wrong = await fetch(`${full.adminUrl}/config`, { method: 'DELETE' });
     expect(wrong.status).toBe(405);
     expect(wrong.headers.get('allow')).toBe('GET, HEAD');
-    expect(await json(wrong)).toMatchObject({ error: { code: 'BW_ERR_REQUEST_INVALID' } });
+    expect(await json(wrong)).toMatchObject({ error: { code: 'BW_ERR_METHOD_NOT_ALLOWED' } });
     const bad = await fetch(`${full.adminUrl}/circuit-breakers/max-gpu/open`, {
       method: 'POST',
       body: '{nope',
@@ -198,7 +198,7 @@ describe('admin API control from a browser', () => {
       origin: 'http://evil.example',
     });
     expect(res.status).toBe(403);
-    expect(await json(res)).toMatchObject({ error: { code: 'BW_ERR_ADMIN_UNAUTHORIZED' } });
+    expect(await json(res)).toMatchObject({ error: { code: 'BW_ERR_ADMIN_FORBIDDEN' } });
     expect(full.sidecar.breakers()[0]!.state).toBe('closed');
   });
 

@@ -85,7 +85,7 @@ describe('health listener', () => {
     expect((await fetch(`${full.healthUrl}/healthz/ready`, { method: 'HEAD' })).status).toBe(200);
     const post = await fetch(`${full.healthUrl}/healthz/ready`, { method: 'POST' });
     expect(post.status).toBe(405);
-    expect(await post.json()).toMatchObject({ error: { code: 'BW_ERR_REQUEST_INVALID' } });
+    expect(await post.json()).toMatchObject({ error: { code: 'BW_ERR_METHOD_NOT_ALLOWED' } });
     const unknown = await fetch(`${full.healthUrl}/healthz/nope`);
     expect(unknown.status).toBe(404);
     expect(await unknown.json()).toMatchObject({ error: { code: 'BW_ERR_ROUTE_NOT_FOUND' } });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Framing } from '../../src/protocol/index.ts';
-import { StreamCheck, asksForStream, defaultBody, framingOf } from '../../src/loadtest/index.ts';
+import { StreamCheck, asksForStream, defaultBody } from '../../src/loadtest/index.ts';
+import { framingOf } from '../../src/protocol/index.ts';
 
 describe('defaultBody', () => {
   it('builds an OpenAI chat request without stream when the path is chat completions', () => {
