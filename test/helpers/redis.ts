@@ -126,23 +126,12 @@ async function startBinary(): Promise<RedisHandle> {
   };
 }
 
-interface StartedContainer {
-  getHost(): string;
-  getMappedPort(port: number): number;
-  stop(): Promise<unknown>;
-}
-interface ContainerModule {
-  GenericContainer: new (image: string) => {
-    withExposedPorts(...ports: number[]): { start(): Promise<StartedContainer> };
-  };
-}
-
 async function startContainer(): Promise<RedisHandle | null> {
-  let mod: ContainerModule;
+  // Loaded only when Docker answers: testcontainers is a devDependency, but importing it costs
+  // start-up time every test file would pay for nothing on a machine without Docker.
+  let mod: typeof import('testcontainers');
   try {
-    // A variable specifier: testcontainers is optional (only useful where Docker runs).
-    const name = 'testcontainers';
-    mod = (await import(name)) as ContainerModule;
+    mod = await import('testcontainers');
   } catch {
     return null;
   }
