@@ -1,7 +1,7 @@
 import type { Clock } from '../clock/index.ts';
 import type { BreakerPolicy, FailureRatePolicy } from '../policy/types.ts';
 import { IssuedPermit, settleOnce } from './permit.ts';
-import { describeFailure, formatDurationMs, formatPercent } from './reason.ts';
+import { describeFailure, isoOrNull, rateTripReason } from './reason.ts';
 import { RollingWindow } from './rolling-window.ts';
 import {
   BreakerState,
@@ -255,12 +255,7 @@ export class CircuitBreaker {
     const rate = this.#policy.failureRate;
     if (!window || !rate || window.calls < rate.minimumRequests) return;
     const observed = window.failures / window.calls;
-    if (observed >= rate.threshold) {
-      this.#open(
-        `failure rate ${formatPercent(observed)} ≥ ${formatPercent(rate.threshold)} ` +
-          `over ${window.calls} calls in ${formatDurationMs(rate.windowMs)}`,
-      );
-    }
+    if (observed >= rate.threshold) this.#open(rateTripReason(observed, rate, window.calls));
   }
 
   #open(reason: string): void {
@@ -301,8 +296,4 @@ export class CircuitBreaker {
     this.#halfOpenInFlight = 0;
     this.#onTransition?.({ name: this.name, from, to, reason, atMs: now });
   }
-}
-
-function isoOrNull(ms: number | null): string | null {
-  return ms === null ? null : new Date(ms).toISOString();
 }

@@ -1,216 +1,65 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
 import { BreakwaterError, ErrorCode } from '../errors/index.ts';
-import { runChain, type ChainRequest } from '../fallback/index.ts';
-import {
-  endpointOf,
-  protocolOfPath,
-  writeJsonError,
-  type EndpointInfo,
-  type Protocol,
-} from '../protocol/index.ts';
+import { passthroughUpstream, runChain, type ChainRequest } from '../fallback/index.ts';
+import { writeJsonError, type EndpointInfo } from '../protocol/index.ts';
+import type { ClientWriter } from '../upstream/index.ts';
+import { ABORTED, readLlmBody, type LlmBody } from './body.ts';
 import type { Generation } from './generation.ts';
-import { normalizeAuthority } from './route-table.ts';
-
-/** Target of a CONNECT tunnel, by socket: its inner requests are routed to that authority. */
-export const tunnelTargets = new WeakMap<Socket, string>();
-
-/** The refusal of an absolute-form or CONNECT target that is no upstream and no route host. */
-export function unknownHost(authority: string): BreakwaterError {
-  const msg = `no route for host ${authority}: breakwater carries only its upstreams and route hosts`;
-  return new BreakwaterError(ErrorCode.ROUTE_NOT_FOUND, msg);
-}
-
-interface Target {
-  /** Normalized `host:port` the request was addressed to, or null. */
-  readonly authority: string | null;
-  /** True for absolute-form and tunnelled requests: only known hosts are carried. */
-  readonly captured: boolean;
-  readonly pathWithQuery: string;
-}
-
-function targetOf(req: IncomingMessage): Target | null {
-  const url = req.url ?? '/';
-  if (url.charCodeAt(0) === 0x2f /* / */) {
-    const tunnel = tunnelTargets.get(req.socket);
-    if (tunnel !== undefined) return { authority: tunnel, captured: true, pathWithQuery: url };
-    const host = req.headers.host;
-    return {
-      authority: host === undefined ? null : normalizeAuthority(host),
-      captured: false,
-      pathWithQuery: url,
-    };
-  }
-  if (url.startsWith('http://')) {
-    const slash = url.indexOf('/', 7);
-    const authority = slash === -1 ? url.slice(7) : url.slice(7, slash);
-    if (authority === '' || authority.includes('@')) return null;
-    return {
-      authority: normalizeAuthority(authority),
-      captured: true,
-      pathWithQuery: slash === -1 ? '/' : url.slice(slash),
-    };
-  }
-  return null;
-}
-
-/** The client went away before its body arrived: nothing to answer. */
-const ABORTED = Symbol('aborted');
+import { routeOf, type Routed } from './route-step.ts';
+import { targetOf, type Target } from './target.ts';
 
 /**
- * Reads the body up to `limit` bytes; resolves null when it is larger (the caller answers 413),
- * or ABORTED when the client went away first (an expected outcome, not an error).
+ * Handles one request on the proxy listener against generation `gen`, as a pipeline of steps
+ * (docs/design.md#the-pipeline-in-code): target → route → body → chain → finish. Each step returns
+ * data; this function is the one place their errors become HTTP answers.
+ *
+ * `tunnel` is the authority of the CONNECT tunnel the request came through, or null.
  */
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null | typeof ABORTED> {
-  return new Promise((resolve) => {
-    const declared = Number(req.headers['content-length'] ?? -1);
-    if (declared > limit) {
-      resolve(null);
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let over = false;
-    req.on('data', (c: Buffer) => {
-      if (over) return;
-      size += c.length;
-      if (size > limit) {
-        over = true;
-        resolve(null);
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => {
-      if (!over) resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
-    });
-    req.on('error', () => resolve(ABORTED));
-    req.on('close', () => {
-      if (!req.complete) resolve(ABORTED);
-    });
-  });
-}
-
-function parseJson(body: Buffer): Record<string, unknown> | null {
-  if (body.length === 0) return null;
-  let v: unknown;
-  try {
-    v = JSON.parse(body.toString('utf8'));
-  } catch {
-    return null;
-  }
-  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
-}
-
-function noStore(req: IncomingMessage): boolean {
-  const cc = req.headers['cache-control'];
-  return cc !== undefined && cc.toLowerCase().includes('no-store');
-}
-
-/** Handles one request on the proxy listener against generation `gen`. */
 export async function handleRequest(
   gen: Generation,
   req: IncomingMessage,
-  res: ServerResponse,
+  writer: ClientWriter,
+  tunnel: string | null,
 ): Promise<void> {
   const startedAtMs = gen.chain.clock.now();
-  const target = targetOf(req);
+  const res = writer.res;
+  const target = targetOf(req.url ?? '/', req.headers.host, tunnel);
   if (target === null) {
-    writeJsonError(
-      res,
-      'openai',
-      new BreakwaterError(ErrorCode.REQUEST_INVALID, `unsupported request target: ${req.url ?? ''}`),
-    );
+    const msg = `unsupported request target: ${req.url ?? ''}`;
+    writeJsonError(res, 'openai', new BreakwaterError(ErrorCode.REQUEST_INVALID, msg));
     return;
   }
-  const q = target.pathWithQuery.indexOf('?');
-  const path = q === -1 ? target.pathWithQuery : target.pathWithQuery.slice(0, q);
-  const method = req.method ?? 'GET';
-  const ei = endpointOf(method, path);
-  const protocol = ei?.protocol ?? protocolOfPath(path);
-  if (target.captured && !gen.routes.isKnownAuthority(target.authority!)) {
+  const routed = routeOf(gen.routes, target, req.method ?? 'GET');
+  if (!routed.ok) {
     req.resume();
-    writeJsonError(res, protocol, unknownHost(target.authority!));
+    writeJsonError(res, routed.protocol, routed.error);
     return;
   }
-  const match = gen.routes.match(target.authority, path);
-  if (match === null) {
-    req.resume();
-    writeJsonError(
-      res,
-      protocol,
-      new BreakwaterError(ErrorCode.ROUTE_NOT_FOUND, `no route for ${method} ${path}`),
-    );
+  writer.protocol = routed.protocol;
+  if (routed.endpoint === null) {
+    passthrough(gen, req, res, routed, target);
     return;
   }
-  if (ei === null) {
-    passthrough(
-      gen,
-      req,
-      res,
-      match.route.chain,
-      match.startIndex,
-      target.pathWithQuery,
-      match.route.name,
-      protocol,
-    );
-    return;
-  }
-  const body = await readBody(req, gen.policy.limits.maxRequestBodyBytes);
+  const body = await readLlmBody(req, gen.policy.limits.maxRequestBodyBytes);
   if (body === ABORTED) return;
-  if (body === null) {
-    const limit = gen.policy.limits.maxRequestBodyBytes;
-    res.shouldKeepAlive = false;
-    req.resume();
-    writeJsonError(
-      res,
-      protocol,
-      new BreakwaterError(ErrorCode.BODY_TOO_LARGE, `request body larger than ${limit} bytes`),
-      {
-        connection: 'close',
-      },
-    );
+  if (!body.ok) {
+    if (body.close) res.shouldKeepAlive = false;
+    writeJsonError(res, routed.protocol, body.error, body.close ? CLOSE : undefined);
     return;
   }
-  const json = parseJson(body);
-  if (json === null) {
-    writeJsonError(
-      res,
-      protocol,
-      new BreakwaterError(ErrorCode.REQUEST_INVALID, 'request body must be a JSON object'),
-    );
-    return;
-  }
-  const creq: ChainRequest = {
-    routeName: match.route.name,
-    path,
-    endpoint: ei,
-    json,
-    model: typeof json.model === 'string' ? json.model : null,
-    stream: streamRequested(json, ei),
-    authorization: req.headers.authorization,
-    noStore: noStore(req),
-    method,
-    pathWithQuery: target.pathWithQuery,
-    rawHeaders: req.rawHeaders,
-    connection: req.headers.connection,
-    body,
-    route: match.route,
-    startIndex: match.startIndex,
-    startedAtMs,
-  };
-  const inflight = gen.chain.metrics.inflightOf(match.route.name);
+  const creq = chainRequest(req, target, routed, routed.endpoint, body, startedAtMs);
+  const inflight = gen.chain.metrics.inflightOf(creq.route.name);
   inflight.inc();
   try {
-    const exhausted = await runChain(gen.chain, creq, res);
+    const exhausted = await runChain(gen.chain, creq, writer);
     if (exhausted !== null) {
       const msg = `no tier could answer (${exhausted.skipped})`;
-      writeJsonError(res, protocol, new BreakwaterError(ErrorCode.CHAIN_EXHAUSTED, msg), {
+      writeJsonError(res, routed.protocol, new BreakwaterError(ErrorCode.CHAIN_EXHAUSTED, msg), {
         'retry-after': String(exhausted.retryAfterSeconds),
         // Every fallback was already tried: an SDK retry would only multiply the load.
         'x-should-retry': 'false',
         'x-breakwater-tier': 'none',
-        'x-breakwater-route': match.route.name,
+        'x-breakwater-route': creq.route.name,
         'x-breakwater-skipped': exhausted.skipped,
       });
     }
@@ -219,39 +68,65 @@ export async function handleRequest(
   }
 }
 
-function streamRequested(json: Record<string, unknown>, ei: EndpointInfo): boolean {
-  const s = json.stream;
-  return s === undefined ? ei.streamsByDefault : s === true;
+const CLOSE: Readonly<Record<string, string>> = Object.freeze({ connection: 'close' });
+
+/** The chain's view of the request, built once and never changed by any tier. */
+function chainRequest(
+  req: IncomingMessage,
+  target: Target,
+  routed: Routed,
+  endpoint: EndpointInfo,
+  body: LlmBody,
+  startedAtMs: number,
+): ChainRequest {
+  const json = body.json;
+  const cc = req.headers['cache-control'];
+  const stream = json.stream;
+  return {
+    routeName: routed.match.route.name,
+    path: target.path,
+    endpoint,
+    json,
+    model: typeof json.model === 'string' ? json.model : null,
+    stream: stream === undefined ? endpoint.streamsByDefault : stream === true,
+    authorization: req.headers.authorization,
+    noStore: cc !== undefined && cc.toLowerCase().includes('no-store'),
+    method: req.method!,
+    pathWithQuery: target.pathWithQuery,
+    rawHeaders: req.rawHeaders,
+    connection: req.headers.connection,
+    body: body.body,
+    route: routed.match.route,
+    startIndex: routed.match.startIndex,
+    cacheIndex: routed.match.cacheIndex,
+    startedAtMs,
+  };
 }
 
+/** A non-LLM call: passed through to the first upstream whose breaker is not open. */
 function passthrough(
   gen: Generation,
   req: IncomingMessage,
   res: ServerResponse,
-  chain: Generation['policy']['routes'][number]['chain'],
-  startIndex: number,
-  pathWithQuery: string,
-  routeName: string,
-  protocol: Protocol,
+  routed: Routed,
+  target: Target,
 ): void {
-  for (let i = startIndex; i < chain.length; i++) {
-    const tier = chain[i]!;
-    if (tier.kind !== 'upstream') continue;
-    const up = gen.chain.upstreams.byName.get(tier.upstream)!;
-    const s = up.breaker.state;
-    if (s === 'open' || s === 'forced_open') continue;
-    const headers = { 'x-breakwater-tier': tier.upstream, 'x-breakwater-route': routeName };
-    gen.passthrough.forward(req, res, up, pathWithQuery, headers, (err) => {
-      const msg = `pass-through to ${tier.upstream} failed: ${err.message}`;
-      writeJsonError(res, protocol, new BreakwaterError(ErrorCode.PASSTHROUGH_FAILED, msg), headers);
+  const route = routed.match.route.name;
+  const up = passthroughUpstream(gen.chain, routed.match.route, routed.match.startIndex);
+  if (up === null) {
+    req.resume();
+    const msg = `every upstream of route ${route} is open`;
+    writeJsonError(res, routed.protocol, new BreakwaterError(ErrorCode.CHAIN_EXHAUSTED, msg), {
+      'x-breakwater-route': route,
+      'x-breakwater-tier': 'none',
+      'retry-after': '1',
     });
     return;
   }
-  req.resume();
-  writeJsonError(
-    res,
-    protocol,
-    new BreakwaterError(ErrorCode.CHAIN_EXHAUSTED, `every upstream of route ${routeName} is open`),
-    { 'x-breakwater-route': routeName, 'x-breakwater-tier': 'none', 'retry-after': '1' },
-  );
+  const name = up.policy.name;
+  const headers = { 'x-breakwater-tier': name, 'x-breakwater-route': route };
+  gen.passthrough.forward(req, res, up, target.pathWithQuery, headers, (err) => {
+    const msg = `pass-through to ${name} failed: ${err.message}`;
+    writeJsonError(res, routed.protocol, new BreakwaterError(ErrorCode.PASSTHROUGH_FAILED, msg), headers);
+  });
 }

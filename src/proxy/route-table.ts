@@ -5,6 +5,8 @@ export interface RouteMatchResult {
   readonly route: RoutePolicy;
   /** Index of the first tier to try (a request addressed to one upstream starts at its tier). */
   readonly startIndex: number;
+  /** Index of the route's cache tier, or -1 when it has none. */
+  readonly cacheIndex: number;
 }
 
 interface CompiledRoute {
@@ -13,6 +15,9 @@ interface CompiledRoute {
   readonly prefix: string;
   /** upstream authority (`host:port`) → chain index of that upstream's tier. */
   readonly startByAuthority: ReadonlyMap<string, number>;
+  readonly cacheIndex: number;
+  /** The match of a request addressed to no upstream, built once. */
+  readonly fromStart: RouteMatchResult;
 }
 
 const defaultPort = (scheme: string): number => (scheme === 'https' ? 443 : 80);
@@ -56,7 +61,9 @@ export class RouteTable {
         const a = authorityOf.get(tier.upstream)!;
         if (!startByAuthority.has(a)) startByAuthority.set(a, i);
       });
-      routes.push({ route, hosts, prefix: route.match.pathPrefix, startByAuthority });
+      const cacheIndex = route.chain.findIndex((t) => t.kind === 'cache');
+      const fromStart = Object.freeze({ route, startIndex: 0, cacheIndex });
+      routes.push({ route, hosts, prefix: route.match.pathPrefix, startByAuthority, cacheIndex, fromStart });
     }
     routes.sort((a, b) => b.prefix.length - a.prefix.length);
     this.#routes = routes;
@@ -95,6 +102,8 @@ export class RouteTable {
     }
     if (best === null) return null;
     const start = authority === null ? undefined : best.startByAuthority.get(authority);
-    return { route: best.route, startIndex: start ?? 0 };
+    return start === undefined
+      ? best.fromStart
+      : { route: best.route, startIndex: start, cacheIndex: best.cacheIndex };
   }
 }

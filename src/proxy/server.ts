@@ -3,11 +3,12 @@ import type { AddressInfo, Socket } from 'node:net';
 import { BreakwaterError, ErrorCode } from '../errors/index.ts';
 import type { Logger } from '../log/index.ts';
 import type { ListenAddress } from '../policy/index.ts';
-import { errorEvent, writeJsonError, writeSocketError } from '../protocol/index.ts';
 import { listenOrFail } from '../net/index.ts';
-import { openStreams } from '../upstream/index.ts';
+import { writeJsonError, writeSocketError } from '../protocol/index.ts';
+import { ClientWriter } from '../upstream/index.ts';
 import type { Generation } from './generation.ts';
-import { handleRequest, tunnelTargets, unknownHost } from './handler.ts';
+import { handleRequest } from './handler.ts';
+import { unknownHost } from './route-step.ts';
 import { normalizeAuthority } from './route-table.ts';
 
 /**
@@ -22,7 +23,14 @@ export class ProxyServer {
   #inflight: number;
   #lastActivityMs: number;
   readonly #idleWaiters: Set<() => void>;
-  readonly #responses: Set<ServerResponse>;
+  /** The writer of every request in flight (shutdown ends them). */
+  readonly #writers: Set<ClientWriter>;
+  /**
+   * One HTTP server per CONNECT authority (a bounded set: upstream and route hosts), never
+   * listening: a tunnel's socket is handed to the server of its authority, so its requests carry
+   * the authority from their server, not from a side table.
+   */
+  readonly #tunnels: Map<string, Server>;
 
   constructor(gen: Generation, logger: Logger) {
     this.#gen = gen;
@@ -31,7 +39,8 @@ export class ProxyServer {
     this.#inflight = 0;
     this.#lastActivityMs = gen.chain.clock.now();
     this.#idleWaiters = new Set();
-    this.#responses = new Set();
+    this.#writers = new Set();
+    this.#tunnels = new Map();
   }
 
   /** The generation new requests use; requests in flight keep theirs. */
@@ -57,9 +66,8 @@ export class ProxyServer {
   async listen(addresses: readonly ListenAddress[]): Promise<AddressInfo[]> {
     const bound: AddressInfo[] = [];
     for (const a of addresses) {
-      const server = createServer({ keepAliveTimeout: 65_000 }, this.#onRequest);
+      const server = this.#httpServer(null);
       server.on('connect', this.#onConnect);
-      server.on('clientError', onClientError);
       const address = await listenOrFail(server, a.host, a.port);
       this.#servers.push(server);
       bound.push(address);
@@ -75,6 +83,7 @@ export class ProxyServer {
 
   /** Stops accepting connections; idle keep-alive connections are closed. */
   async close(): Promise<void> {
+    for (const s of this.#tunnels.values()) s.closeIdleConnections();
     await Promise.all(
       this.#servers.map(
         (s) =>
@@ -88,44 +97,43 @@ export class ProxyServer {
 
   /** Ends every response still open (shutdown timeout): streams get a final error event. */
   abortAll(reason: string): void {
-    for (const res of this.#responses) {
-      if (!res.headersSent) {
-        writeJsonError(res, 'openai', new BreakwaterError(ErrorCode.SHUTDOWN, reason));
-        continue;
-      }
-      const stream = openStreams.get(res);
-      if (stream !== undefined && !res.writableEnded) {
-        res.end(errorEvent(stream.framing, stream.protocol, reason, ErrorCode.SHUTDOWN));
-      } else {
-        res.destroy();
-      }
-    }
+    for (const writer of this.#writers) writer.abort(reason);
     for (const s of this.#servers) s.closeAllConnections();
+    for (const s of this.#tunnels.values()) s.closeAllConnections();
   }
 
-  readonly #onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+  /** An HTTP server for the listeners (`tunnel` null) or for the tunnels to one authority. */
+  #httpServer(tunnel: string | null): Server {
+    const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) =>
+      this.#onRequest(req, res, tunnel),
+    );
+    server.on('clientError', onClientError);
+    return server;
+  }
+
+  #onRequest(req: IncomingMessage, res: ServerResponse, tunnel: string | null): void {
     const gen = this.#gen;
+    const writer = new ClientWriter(res, 'openai');
     this.#inflight++;
-    this.#responses.add(res);
+    this.#writers.add(writer);
     this.#lastActivityMs = gen.chain.clock.now();
-    res.on('close', () => {
-      this.#responses.delete(res);
-      this.#inflight--;
-      this.#lastActivityMs = gen.chain.clock.now();
-      if (this.#inflight === 0 && this.#idleWaiters.size > 0) {
-        for (const w of this.#idleWaiters) w();
-        this.#idleWaiters.clear();
-      }
-    });
-    handleRequest(gen, req, res).catch((err: unknown) => {
+    res.on('close', () => this.#onClose(writer, gen));
+    handleRequest(gen, req, writer, tunnel).catch((err: unknown) => {
       this.#logger.error({ err }, 'request handler failed');
-      writeJsonError(
-        res,
-        'openai',
-        new BreakwaterError(ErrorCode.INTERNAL, 'internal error', { cause: err }),
-      );
+      const error = new BreakwaterError(ErrorCode.INTERNAL, 'internal error', { cause: err });
+      writeJsonError(res, 'openai', error);
     });
-  };
+  }
+
+  #onClose(writer: ClientWriter, gen: Generation): void {
+    this.#writers.delete(writer);
+    this.#inflight--;
+    this.#lastActivityMs = gen.chain.clock.now();
+    if (this.#inflight === 0 && this.#idleWaiters.size > 0) {
+      for (const w of this.#idleWaiters) w();
+      this.#idleWaiters.clear();
+    }
+  }
 
   readonly #onConnect = (req: IncomingMessage, socket: Socket, head: Buffer): void => {
     const authority = normalizeAuthority(req.url ?? '');
@@ -134,10 +142,11 @@ export class ProxyServer {
       return;
     }
     socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-    tunnelTargets.set(socket, authority);
     if (head.length > 0) socket.unshift(head);
-    // The tunnel carries plain HTTP: hand the socket back to the HTTP server as a new connection.
-    this.#servers[0]!.emit('connection', socket);
+    let server = this.#tunnels.get(authority);
+    if (server === undefined) this.#tunnels.set(authority, (server = this.#httpServer(authority)));
+    // The tunnel carries plain HTTP: hand the socket to the tunnel server as a new connection.
+    server.emit('connection', socket);
   };
 }
 

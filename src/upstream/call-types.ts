@@ -1,46 +1,26 @@
-import type { ServerResponse } from 'node:http';
-import type { Failure } from '../breaker/index.ts';
-import type { Framing, Protocol } from '../protocol/index.ts';
+import type { Protocol } from '../protocol/index.ts';
+import type { CallFailure } from './failure.ts';
+import type { RecordedAnswer } from './recorder.ts';
+import type { Resumption } from './resumption.ts';
 
-/**
- * Framing and protocol of client responses that are streams in progress, so that whoever must end
- * one early (shutdown at its timeout) can end it with an error event in the right shape.
- */
-export const openStreams = new WeakMap<
-  ServerResponse,
-  { readonly framing: Framing; readonly protocol: Protocol }
->();
-
-/** What the chain hands one upstream call. */
+/** What the chain hands one upstream call: data only, built fresh for each tier. */
 export interface CallRequest {
   readonly method: string;
   /** Path and query as the client sent them (the upstream's basePath is prepended here). */
   readonly path: string;
   readonly rawHeaders: readonly string[];
   readonly connection: string | undefined;
+  /** The body for this tier (the model rewritten, or a continuation). */
   readonly body: Buffer;
   readonly protocol: Protocol;
-  /** Bytes of the answer to keep for the cache; 0 = keep nothing. */
+  /** `x-breakwater-*` headers of this tier's answer. */
+  readonly tierHeaders: Readonly<Record<string, string>>;
+  /** Bytes of the answer to keep for the cache; 0 = keep nothing (no cache tier follows). */
   readonly recordLimitBytes: number;
-  /**
-   * Keep the assistant text that reached the client so that a stream cut mid-way can be resumed
-   * on the next tier (`continueOnNextTier`, chat streams only). The response is then left open on
-   * such a failure, for the chain to continue or end.
-   */
-  readonly resumable: boolean;
-  /**
-   * Set when this call continues a stream another tier started (the client already has headers):
-   * the assistant text the client got so far.
-   */
-  readonly continueFrom: string | null;
-}
-
-/** An answer kept for the cache: the upstream's status, content type and (whole) body. */
-export interface RecordedAnswer {
-  readonly status: number;
-  readonly contentType: string;
-  readonly framing: Framing | null;
-  readonly body: Buffer;
+  /** The request's resumption when its stream may be resumed on a later tier, else null. */
+  readonly resumption: Resumption | null;
+  /** This tier has `continueOnNextTier`: it tracks the assistant text it sends. */
+  readonly trackText: boolean;
 }
 
 /** How one upstream call ended. Expected outcomes are values, never throws (CONTRIBUTING.md#errors). */
@@ -50,13 +30,13 @@ export type CallOutcome =
   | { readonly kind: 'spill'; readonly status: number }
   /**
    * The tier failed; `committed` means the client got bytes. Its stream was ended with an error
-   * event, unless `partialText` is set: then the stream is still open and may be resumed.
+   * event, unless `resumable`: then the stream is still open for the next tier to continue.
    */
   | {
       readonly kind: 'failed';
-      readonly failure: Failure;
+      readonly failure: CallFailure;
       readonly committed: boolean;
-      readonly partialText: string | null;
+      readonly resumable: boolean;
     }
   /** The client went away first: a neutral outcome for the breaker. */
   | { readonly kind: 'client_gone' };

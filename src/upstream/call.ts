@@ -1,67 +1,44 @@
-import type { ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
-import { FailureKind, type Failure } from '../breaker/index.ts';
+import { FailureKind } from '../breaker/index.ts';
 import type { Clock, TimerHandle } from '../clock/index.ts';
 import { ErrorCode } from '../errors/index.ts';
-import {
-  EventKind,
-  Framing,
-  classifyEvent,
-  errorEvent,
-  fastScan,
-  framingOf,
-  lastBoundary,
-  normalizeErrorBody,
-  splitEvents,
-} from '../protocol/index.ts';
-import { clientResponseHeaders, upstreamRequestHeaders } from './headers.ts';
+import { framingOf } from '../protocol/index.ts';
+import type { CallOutcome, CallRequest } from './call-types.ts';
+import type { ClientWriter } from './client-writer.ts';
+import { callFailure, classifyError, statusFailure, type CallFailure } from './failure.ts';
+import { upstreamRequestHeaders } from './headers.ts';
+import { Recorder } from './recorder.ts';
 import type { UpstreamRuntime } from './runtime.ts';
-import { openStreams, type CallOutcome, type CallRequest, type RecordedAnswer } from './call-types.ts';
-import { assistantPiece, classifyError } from './classify.ts';
-
-const Mode = { PENDING: 0, WHOLE: 1, STREAM: 2, DISCARD: 3, DONE: 4 } as const;
-type Mode = (typeof Mode)[keyof typeof Mode];
+import { StreamRelay } from './stream-relay.ts';
 
 /**
- * One call to one upstream, written as an undici dispatch handler so the body flows with manual
- * backpressure and no stream objects per request (docs/design.md#budgets: `pool.dispatch()` paused under 1 ms
- * where `stream.pipeline` cost 20–25 ms GC pauses).
+ * One call to one upstream, as an undici dispatch handler, so the body flows with manual
+ * backpressure and no stream objects per request (docs/design.md#budgets: `pool.dispatch()`
+ * paused under 1 ms where `stream.pipeline` cost 20–25 ms GC pauses).
  *
- * Response headers are held back until the first token: the whole body of a plain answer, or the
- * first complete SSE event / NDJSON line of a stream. Until then a failure leaves the client
- * untouched and the chain moves on; after it, a failure ends the client's stream with a final
- * error event in its protocol.
+ * The call owns its timers (first token, idle, total) and the answer's admission by status; a
+ * whole body is gathered here (the home of a response-body cap), a stream goes through a
+ * `StreamRelay`, and every byte reaches the client through the request's `ClientWriter`
+ * (docs/design.md#first-token). The outcome is a value handed to `resolve`, exactly once.
  */
 export class UpstreamCall implements Dispatcher.DispatchHandler {
   readonly #up: UpstreamRuntime;
   readonly #req: CallRequest;
-  readonly #res: ServerResponse;
-  readonly #extraHeaders: Readonly<Record<string, string>>;
+  readonly #writer: ClientWriter;
   readonly #clock: Clock;
   readonly #resolve: (o: CallOutcome) => void;
   #controller: Dispatcher.DispatchController | null;
-  #mode: Mode;
   #status: number;
   #headers: Record<string, string | string[] | undefined> | null;
-  #framing: Framing | null;
-  #chunks: Buffer[] | null;
-  #pending: Buffer | null;
-  #committed: boolean;
-  #sawDone: boolean;
-  #record: Buffer[] | null;
-  #recordBytes: number;
+  /** Chunks of a whole answer, or null. */
+  #whole: Buffer[] | null;
+  #relay: StreamRelay | null;
+  #recorder: Recorder | null;
   #firstByteTimer: TimerHandle | null;
   #idleTimer: TimerHandle | null;
   #totalTimer: TimerHandle | null;
   #lastChunkAtMs: number;
   #settled: boolean;
-  /** Assistant text sent so far (resumable calls only); null once a tool call makes it not resumable. */
-  #partial: string | null;
-  /** Stream-only listeners, created when a stream commits (a plain answer never needs them). */
-  #drainListener: (() => void) | null;
-  #idleCheck: (() => void) | null;
-  /** Bytes gathered for the client in this tick, or null. */
-  #out: Buffer[] | null;
   /** ms from dispatch to the first token; -1 until then. */
   firstByteMs: number;
   readonly #startedAtMs: number;
@@ -69,37 +46,26 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
   constructor(
     up: UpstreamRuntime,
     req: CallRequest,
-    res: ServerResponse,
-    extraHeaders: Readonly<Record<string, string>>,
+    writer: ClientWriter,
     clock: Clock,
     resolve: (o: CallOutcome) => void,
   ) {
     this.#up = up;
     this.#req = req;
-    this.#res = res;
-    this.#extraHeaders = extraHeaders;
+    this.#writer = writer;
     this.#clock = clock;
     this.#resolve = resolve;
     this.#controller = null;
-    this.#mode = Mode.PENDING;
     this.#status = 0;
     this.#headers = null;
-    this.#framing = null;
-    this.#chunks = null;
-    this.#pending = null;
-    this.#committed = false;
-    this.#sawDone = false;
-    this.#record = null;
-    this.#recordBytes = 0;
+    this.#whole = null;
+    this.#relay = null;
+    this.#recorder = null;
     this.#firstByteTimer = null;
     this.#idleTimer = null;
     this.#totalTimer = null;
     this.#lastChunkAtMs = 0;
     this.#settled = false;
-    this.#out = null;
-    this.#drainListener = null;
-    this.#idleCheck = null;
-    this.#partial = req.resumable ? (req.continueFrom ?? '') : null;
     this.firstByteMs = -1;
     this.#startedAtMs = clock.now();
   }
@@ -109,19 +75,19 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
     const u = this.#up.policy;
     const t = u.timeouts;
     this.#firstByteTimer = this.#clock.setTimeout(this.#onFirstByteTimeout, t.firstByteMs);
-    if (t.totalMs !== null)
-      this.#totalTimer = this.#clock.setTimeout(() => this.#onTotalTimeout(), t.totalMs);
-    this.#res.on('close', this.#onClientClose);
-    const path = u.basePath === '/' ? this.#req.path : u.basePath + this.#req.path;
+    if (t.totalMs !== null) this.#totalTimer = this.#clock.setTimeout(this.#onTotalTimeout, t.totalMs);
+    this.#writer.res.on('close', this.#onClientClose);
+    const r = this.#req;
+    const path = u.basePath === '/' ? r.path : u.basePath + r.path;
     const headers = upstreamRequestHeaders(
-      this.#req.rawHeaders,
-      this.#req.connection,
+      r.rawHeaders,
+      r.connection,
       u.authority,
       u.headers,
       this.#up.headerNames,
-      this.#req.body.length,
+      r.body.length,
     );
-    this.#up.pool.dispatch({ path, method: this.#req.method, headers, body: this.#req.body }, this);
+    this.#up.pool.dispatch({ path, method: r.method, headers, body: r.body }, this);
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
@@ -143,71 +109,60 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
       return;
     }
     if (this.#up.policy.failOn.has(statusCode)) {
-      this.#fail({ kind: FailureKind.STATUS, message: `HTTP ${statusCode}` });
+      this.#fail(statusFailure(statusCode));
       return;
     }
-    this.#framing = statusCode < 300 ? framingOf(headers['content-type']) : null;
-    if (this.#framing === null && this.#req.continueFrom !== null) {
+    const framing = statusCode < 300 ? framingOf(headers['content-type']) : null;
+    const r = this.#req;
+    if (framing === null && r.resumption?.continuing === true) {
       // A whole answer cannot be spliced into a stream the client is already reading.
-      this.#fail({
-        kind: FailureKind.STATUS,
-        message: `HTTP ${statusCode} without a stream to continue with`,
-      });
+      this.#fail(statusFailure(statusCode, `HTTP ${statusCode} without a stream to continue with`));
       return;
     }
-    if (this.#framing === null) {
-      this.#mode = Mode.WHOLE;
-      this.#chunks = [];
-    } else {
-      this.#mode = Mode.STREAM;
-      if (this.#req.recordLimitBytes > 0) this.#record = [];
+    if (r.recordLimitBytes > 0 && statusCode < 300) this.#recorder = new Recorder(r.recordLimitBytes);
+    if (framing === null) {
+      this.#whole = [];
+      return;
     }
+    this.#writer.holdStream(statusCode, headers, r.tierHeaders, framing);
+    this.#writer.bind(controller);
+    this.#relay = new StreamRelay(framing, this.#writer, r.trackText ? r.resumption : null);
   }
 
   onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (this.#mode === Mode.WHOLE) {
-      this.#chunks!.push(chunk);
+    if (this.#settled) return;
+    this.#recorder?.push(chunk);
+    if (this.#whole !== null) {
+      this.#whole.push(chunk);
       return;
     }
-    if (this.#mode !== Mode.STREAM) return;
+    const relay = this.#relay;
+    if (relay === null) return;
     this.#lastChunkAtMs = this.#clock.now();
-    if (this.#record !== null) {
-      this.#recordBytes += chunk.length;
-      if (this.#recordBytes > this.#req.recordLimitBytes) this.#record = null;
-      else this.#record.push(chunk);
-    }
-    const buf = this.#pending === null ? chunk : Buffer.concat([this.#pending, chunk]);
-    const end = lastBoundary(this.#framing!, buf);
-    if (end === 0) {
-      this.#pending = buf;
-      return;
-    }
-    this.#pending = end === buf.length ? null : buf.subarray(end);
-    this.#forward(buf.subarray(0, end));
+    const wasStarted = relay.started;
+    const bad = relay.push(chunk);
+    if (!wasStarted && relay.started) this.#onFirstToken();
+    if (bad !== null) this.#fail(bad);
   }
 
   onResponseEnd(): void {
-    if (this.#mode === Mode.WHOLE) {
-      this.#endWhole();
+    if (this.#settled) return;
+    if (this.#whole !== null) {
+      this.#endWhole(this.#whole);
       return;
     }
-    if (this.#mode !== Mode.STREAM) return;
-    if (this.#pending !== null) {
-      // A last event without its terminating blank line / newline still counts.
-      const rest = this.#pending;
-      this.#pending = null;
-      this.#forward(rest);
-      if (this.#settled) return;
+    const relay = this.#relay;
+    if (relay === null) return;
+    const wasStarted = relay.started;
+    const bad = relay.end();
+    if (!wasStarted && relay.started) this.#onFirstToken();
+    if (bad !== null) {
+      this.#fail(bad);
+      return;
     }
-    if (!this.#committed) {
-      this.#fail({ kind: FailureKind.MALFORMED, message: 'stream ended before its first event' });
-    } else if (!this.#sawDone) {
-      this.#fail({ kind: FailureKind.RESET, message: 'stream ended without its end marker' });
-    } else {
-      this.#mode = Mode.DONE;
-      this.#endResponse(undefined);
-      this.#finish({ kind: 'ok', status: this.#status, recorded: this.#recorded() });
-    }
+    this.#writer.end();
+    const recorded = this.#recorder?.stream(this.#status, this.#contentType(), this.#writer.framing!) ?? null;
+    this.#finish({ kind: 'ok', status: this.#status, recorded });
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
@@ -215,165 +170,30 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
     this.#fail(classifyError(err));
   }
 
-  /** Classifies complete events and writes them to the client (committing on the first). */
-  #forward(slice: Buffer): void {
-    const framing = this.#framing!;
-    if (this.#partial === null) {
-      const fast = fastScan(framing, slice);
-      if (fast !== null) {
-        if (fast.sawDone) this.#sawDone = true;
-        if (fast.events > 0) this.#write(slice);
-        return;
-      }
-    }
-    const events = splitEvents(framing, slice.toString('utf8'));
-    let bad = -1;
-    let badMessage = '';
-    let badKind: Failure['kind'] = FailureKind.IN_BAND;
-    for (let i = 0; i < events.length; i++) {
-      const ev = classifyEvent(framing, events[i]!);
-      if (ev.kind === EventKind.DONE) this.#sawDone = true;
-      else if (ev.kind === EventKind.ERROR || ev.kind === EventKind.MALFORMED) {
-        bad = i;
-        badMessage = ev.message ?? 'stream error';
-        badKind = ev.kind === EventKind.ERROR ? FailureKind.IN_BAND : FailureKind.MALFORMED;
-        break;
-      }
-    }
-    if (this.#partial !== null) this.#trackPartial(framing, events, bad === -1 ? events.length : bad);
-    if (bad === -1) {
-      // Comment-only slices (SSE keep-alives) do not commit the answer, but pass once it is.
-      if (events.length === 0 && !this.#committed) return;
-      this.#write(slice);
-      return;
-    }
-    if (bad > 0) {
-      // Good events before the bad one still reach the client, re-framed.
-      const good = events.slice(0, bad);
-      this.#write(
-        Buffer.from(
-          framing === Framing.SSE ? good.map((e) => `data: ${e}\n\n`).join('') : good.join('\n') + '\n',
-        ),
-      );
-    }
-    this.#fail({ kind: badKind, message: badMessage });
-  }
-
-  /** Adds the assistant text of `events[0, end)` to the partial answer; a tool call ends resumability. */
-  #trackPartial(framing: Framing, events: readonly string[], end: number): void {
-    for (let i = 0; i < end && this.#partial !== null; i++) {
-      const e = events[i]!;
-      if (e === '[DONE]') continue;
-      let obj: unknown;
-      try {
-        obj = JSON.parse(e);
-      } catch {
-        return;
-      }
-      const piece = assistantPiece(framing, obj);
-      if (piece === null) this.#partial = null;
-      else this.#partial += piece;
-    }
-  }
-
-  #write(bytes: Buffer): void {
-    if (!this.#committed) {
-      this.#committed = true;
-      this.#markFirstByte();
-      if (this.#req.continueFrom === null) {
-        this.#res.writeHead(this.#status, clientResponseHeaders(this.#headers!, this.#extraHeaders));
-      }
-    }
-    // Gather what arrives in this tick and write it once: the chunk, and the end of the response
-    // when it follows at once, leave in one writev (writev was ~32 % of a Node proxy's CPU:
-    // docs/design.md#budgets). `res.cork()` cannot be used: Node 24 writes the chunked terminator of `end()`
-    // ahead of chunks written while corked.
-    if (this.#out === null) {
-      this.#out = [bytes];
-      process.nextTick(UpstreamCall.#flushOf, this);
-    } else {
-      this.#out.push(bytes);
-    }
-  }
-
-  /** `process.nextTick` callback without a closure per call. */
-  static #flushOf(call: UpstreamCall): void {
-    call.#flush();
-  }
-
-  #flush(): void {
-    const out = this.#out;
-    if (out === null) return;
-    this.#out = null;
-    if (this.#res.writableEnded) return;
-    if (this.#drainListener === null) this.#armStream();
-    const ok = this.#res.write(out.length === 1 ? out[0]! : Buffer.concat(out));
-    if (!ok && this.#controller !== null && !this.#controller.paused) this.#controller.pause();
-  }
-
-  /**
-   * What a stream still open after its first tick needs: the drain listener, the idle timer and
-   * its entry in `openStreams`. A stream that ends within its first tick never pays for them.
-   */
-  #armStream(): void {
-    if (this.#req.continueFrom === null) {
-      openStreams.set(this.#res, { framing: this.#framing!, protocol: this.#req.protocol });
-    }
-    this.#drainListener = () => {
-      if (this.#controller?.paused === true) this.#controller.resume();
-    };
-    this.#res.on('drain', this.#drainListener);
-    this.#idleCheck = () => this.#onIdleCheck();
-    this.#idleTimer = this.#clock.setTimeout(this.#idleCheck, this.#up.policy.timeouts.idleMs);
-  }
-
-  /** Ends the client response with whatever is gathered, plus `data`, in one write. */
-  #endResponse(data: string | undefined): void {
-    const out = this.#out;
-    this.#out = null;
-    if (out === null) {
-      this.#res.end(data);
-      return;
-    }
-    if (data !== undefined) out.push(Buffer.from(data));
-    this.#res.end(out.length === 1 ? out[0]! : Buffer.concat(out));
-  }
-
-  #endWhole(): void {
+  #endWhole(chunks: Buffer[]): void {
     this.#markFirstByte();
-    const chunks = this.#chunks!;
-    let body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-    this.#chunks = null;
-    const headers = clientResponseHeaders(this.#headers!, this.#extraHeaders);
-    if (this.#status >= 400) {
-      const normalized = normalizeErrorBody(this.#req.protocol, this.#status, body);
-      if (normalized !== null) {
-        body = Buffer.from(normalized);
-        headers['content-type'] = 'application/json';
-      }
-    }
-    headers['content-length'] = String(body.length);
-    this.#mode = Mode.DONE;
-    this.#committed = true;
-    this.#res.writeHead(this.#status, headers);
-    this.#res.end(body);
-    const ct = this.#headers!['content-type'];
-    const recorded: RecordedAnswer | null =
-      this.#req.recordLimitBytes > 0 && this.#status < 300 && body.length <= this.#req.recordLimitBytes
-        ? { status: this.#status, contentType: (Array.isArray(ct) ? ct[0] : ct) ?? '', framing: null, body }
-        : null;
+    this.#whole = null;
+    const raw = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+    const body = this.#writer.answerWhole(this.#status, this.#headers!, this.#req.tierHeaders, raw);
+    const recorded = this.#recorder?.whole(this.#status, this.#contentType(), body) ?? null;
     this.#finish({ kind: 'ok', status: this.#status, recorded });
   }
 
-  #recorded(): RecordedAnswer | null {
-    if (this.#record === null) return null;
+  #contentType(): string {
     const ct = this.#headers!['content-type'];
-    return {
-      status: this.#status,
-      contentType: (Array.isArray(ct) ? ct[0] : ct) ?? '',
-      framing: this.#framing,
-      body: Buffer.concat(this.#record),
-    };
+    return (Array.isArray(ct) ? ct[0] : ct) ?? '';
+  }
+
+  /** The first event reached the client: the first-token timer stops; streams that outlive this tick get an idle timer. */
+  #onFirstToken(): void {
+    this.#markFirstByte();
+    process.nextTick(armIdleOf, this);
+  }
+
+  /** Arms the idle timer of a stream still running after its first tick (static: no closure per call). */
+  static armIdle(call: UpstreamCall): void {
+    if (call.#settled || call.#idleTimer !== null) return;
+    call.#idleTimer = call.#clock.setTimeout(call.#onIdleCheck, call.#up.policy.timeouts.idleMs);
   }
 
   #markFirstByte(): void {
@@ -385,49 +205,45 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
     }
   }
 
-  /** A failure: before the client got bytes the chain moves on; after, the stream ends with an error event. */
-  #fail(failure: Failure): void {
+  /**
+   * A failure. Before the client got bytes the chain moves on invisibly. After, the stream is left
+   * open when it may be resumed on the next tier, else ended with the protocol's error event.
+   */
+  #fail(failure: CallFailure): void {
     if (this.#settled) return;
-    // A continuation starts with the client already reading a stream. Failing before its own
-    // first event it has sent nothing, so whatever comes next may still continue from there.
-    const continueFrom = this.#req.continueFrom;
-    const committed = this.#committed || continueFrom !== null;
-    this.#mode = Mode.DONE;
-    const partialText = !committed
-      ? null
-      : continueFrom !== null && !this.#committed
-        ? continueFrom
-        : this.#partial;
-    if (committed && partialText === null && !this.#res.writableEnded) {
-      this.#endResponse(
-        errorEvent(
-          this.#framing ?? Framing.SSE,
-          this.#req.protocol,
-          `upstream ${this.#up.policy.name} failed mid-stream: ${failure.message}`,
-          ErrorCode.STREAM_INTERRUPTED,
-        ),
-      );
-    }
-    if (partialText !== null) this.#flush();
-    this.#finish({ kind: 'failed', failure, committed, partialText });
+    const writer = this.#writer;
+    const committed = writer.committed;
+    const resumption = this.#req.resumption;
+    const resumable =
+      committed &&
+      resumption !== null &&
+      resumption.text !== null &&
+      (this.#req.trackText || (resumption.continuing && this.#relay?.started !== true));
+    if (resumable) writer.flush();
+    else if (committed) {
+      const message = `upstream ${this.#up.policy.name} failed mid-stream: ${failure.message}`;
+      writer.endWithError(message, ErrorCode.STREAM_INTERRUPTED);
+    } else writer.release();
+    this.#finish({ kind: 'failed', failure, committed, resumable });
     this.#controller?.abort(new Error(failure.message));
   }
 
   #finish(outcome: CallOutcome): void {
     if (this.#settled) return;
     this.#settled = true;
-    if (outcome.kind !== 'ok') this.#mode = Mode.DISCARD;
-    if (this.#firstByteTimer !== null) this.#clock.clearTimeout(this.#firstByteTimer);
-    if (this.#idleTimer !== null) this.#clock.clearTimeout(this.#idleTimer);
-    if (this.#totalTimer !== null) this.#clock.clearTimeout(this.#totalTimer);
+    this.#whole = null;
+    const clock = this.#clock;
+    if (this.#firstByteTimer !== null) clock.clearTimeout(this.#firstByteTimer);
+    if (this.#idleTimer !== null) clock.clearTimeout(this.#idleTimer);
+    if (this.#totalTimer !== null) clock.clearTimeout(this.#totalTimer);
     this.#firstByteTimer = this.#idleTimer = this.#totalTimer = null;
-    this.#res.off('close', this.#onClientClose);
-    if (this.#drainListener !== null) this.#res.off('drain', this.#drainListener);
+    this.#writer.res.off('close', this.#onClientClose);
+    this.#writer.unbind();
     this.#resolve(outcome);
   }
 
   readonly #onClientClose = (): void => {
-    if (this.#settled || this.#res.writableFinished) return;
+    if (this.#settled || this.#writer.res.writableFinished) return;
     this.#finish({ kind: 'client_gone' });
     this.#controller?.abort(new Error('client went away'));
   };
@@ -435,25 +251,29 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
   readonly #onFirstByteTimeout = (): void => {
     this.#firstByteTimer = null;
     const ms = this.#up.policy.timeouts.firstByteMs;
-    this.#fail({ kind: FailureKind.TIMEOUT, message: `no first token within ${ms}ms` });
+    this.#fail(callFailure(FailureKind.TIMEOUT, `no first token within ${ms}ms`));
   };
 
-  #onTotalTimeout(): void {
+  readonly #onTotalTimeout = (): void => {
     this.#totalTimer = null;
     const ms = this.#up.policy.timeouts.totalMs ?? 0;
-    this.#fail({ kind: FailureKind.TIMEOUT, message: `call exceeded ${ms}ms` });
-  }
+    this.#fail(callFailure(FailureKind.TIMEOUT, `call exceeded ${ms}ms`));
+  };
 
-  #onIdleCheck(): void {
+  readonly #onIdleCheck = (): void => {
     this.#idleTimer = null;
     if (this.#settled) return;
     const idleMs = this.#up.policy.timeouts.idleMs;
     const waited = this.#clock.now() - this.#lastChunkAtMs;
     if (waited >= idleMs && this.#controller?.paused !== true) {
-      this.#fail({ kind: FailureKind.IDLE_TIMEOUT, message: `stream idle for ${waited}ms` });
+      this.#fail(callFailure(FailureKind.IDLE_TIMEOUT, `stream idle for ${waited}ms`));
       return;
     }
     // Re-arm for the rest of the gap: one timer per stream, not one per chunk.
-    this.#idleTimer = this.#clock.setTimeout(this.#idleCheck!, Math.max(1, idleMs - waited));
-  }
+    this.#idleTimer = this.#clock.setTimeout(this.#onIdleCheck, Math.max(1, idleMs - waited));
+  };
+}
+
+function armIdleOf(call: UpstreamCall): void {
+  UpstreamCall.armIdle(call);
 }

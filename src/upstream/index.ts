@@ -1,6 +1,12 @@
 export { UpstreamCall } from './call.ts';
-export { openStreams } from './call-types.ts';
-export type { CallOutcome, CallRequest, RecordedAnswer } from './call-types.ts';
+export type { CallOutcome, CallRequest } from './call-types.ts';
+export { ClientWriter } from './client-writer.ts';
+export { StreamRelay } from './stream-relay.ts';
+export { Recorder } from './recorder.ts';
+export type { RecordedAnswer } from './recorder.ts';
+export { Resumption, assistantPiece } from './resumption.ts';
+export { callFailure, classifyError, statusFailure } from './failure.ts';
+export type { CallFailure } from './failure.ts';
 export { UpstreamRuntime, UpstreamSet } from './runtime.ts';
 export type { UpstreamSetOptions } from './runtime.ts';
 export { clientResponseHeaders, upstreamRequestHeaders } from './headers.ts';

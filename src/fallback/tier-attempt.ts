@@ -1,0 +1,138 @@
+import type { Permit } from '../breaker/index.ts';
+import type { UpstreamTier } from '../policy/index.ts';
+import {
+  UpstreamCall,
+  type CallOutcome,
+  type CallRequest,
+  type ClientWriter,
+  type Resumption,
+  type UpstreamRuntime,
+} from '../upstream/index.ts';
+import { answerHeaders } from './answer-headers.ts';
+import type { ChainDeps } from './deps.ts';
+import type { ChainRequest, SkipNote, TierResult } from './request.ts';
+
+/** Where this attempt sits in the walk: the tier's index, the skips so far, a stream to continue. */
+export interface AttemptContext {
+  readonly index: number;
+  readonly skipped: readonly SkipNote[] | null;
+  /** The request's resumption when its stream may be resumed, else null. */
+  readonly resumption: Resumption | null;
+}
+
+/**
+ * One upstream tier attempt (docs/design.md#tier-attempt): admission (`maxConcurrent`, then a
+ * breaker permit), the call, and the permit's settlement by the call's outcome. Returns what the
+ * tier did as data; a status failure is reported by its status, never by its message.
+ */
+export async function attemptUpstream(
+  deps: ChainDeps,
+  req: ChainRequest,
+  tier: UpstreamTier,
+  writer: ClientWriter,
+  ctx: AttemptContext,
+): Promise<TierResult> {
+  const name = tier.upstream;
+  const up = deps.upstreams.byName.get(name)!;
+  if (up.inflight >= up.policy.maxConcurrent) return skipped(name, 'saturated');
+  const permit = up.breaker.tryAcquire();
+  if (permit === null) {
+    const s = up.breaker.state;
+    return skipped(name, s === 'half_open' ? 'half_open_busy' : s);
+  }
+  up.inflight++;
+  const call = callRequest(deps, req, tier, ctx);
+  let firstByteMs = -1;
+  const outcome = await new Promise<CallOutcome>((resolve) => {
+    const c = new UpstreamCall(up, call, writer, deps.clock, (o) => {
+      firstByteMs = c.firstByteMs;
+      resolve(o);
+    });
+    c.start();
+  });
+  up.inflight--;
+  if (firstByteMs >= 0) deps.metrics.firstByte(name, firstByteMs / 1000);
+  return settle(deps, req, up, permit, outcome);
+}
+
+function skipped(tier: string, reason: string): TierResult {
+  return { kind: 'skipped', tier, reason };
+}
+
+/** The call for this tier: its body (model rewrite or continuation), headers and what to record. */
+function callRequest(
+  deps: ChainDeps,
+  req: ChainRequest,
+  tier: UpstreamTier,
+  ctx: AttemptContext,
+): CallRequest {
+  const resumption = ctx.resumption;
+  const continuing = resumption !== null && resumption.continuing;
+  const model = targetModel(req, tier);
+  const body = continuing ? resumption.continuationBody(req.json!, model) : withModel(req, model);
+  // A continued stream is two answers spliced: never stored.
+  const record =
+    !continuing &&
+    req.cacheIndex > ctx.index &&
+    deps.cache.maxEntryBytes > 0 &&
+    req.endpoint.cacheable &&
+    !req.noStore;
+  return {
+    method: req.method,
+    path: req.pathWithQuery,
+    rawHeaders: req.rawHeaders,
+    connection: req.connection,
+    body,
+    protocol: req.endpoint.protocol,
+    tierHeaders: answerHeaders(req.route.name, tier.upstream, ctx.skipped, false),
+    recordLimitBytes: record ? deps.cache.maxEntryBytes : 0,
+    resumption: ctx.resumption,
+    trackText: ctx.resumption !== null && tier.continueOnNextTier,
+  };
+}
+
+function settle(
+  deps: ChainDeps,
+  req: ChainRequest,
+  up: UpstreamRuntime,
+  permit: Permit,
+  outcome: CallOutcome,
+): TierResult {
+  const name = up.policy.name;
+  switch (outcome.kind) {
+    case 'ok':
+      up.breaker.success(permit);
+      if (outcome.recorded !== null) {
+        const key = deps.cache.keyFor(req);
+        if (key !== null) deps.cache.store(req, key, outcome.recorded);
+      }
+      return { kind: 'answered', tier: name, status: outcome.status };
+    case 'spill':
+      up.breaker.release(permit);
+      return skipped(name, String(outcome.status));
+    case 'client_gone':
+      up.breaker.release(permit);
+      return { kind: 'answered', tier: name, status: 499 };
+    case 'failed': {
+      const f = outcome.failure;
+      up.breaker.failure(permit, f);
+      if (deps.logger.isLevelEnabled('debug')) {
+        deps.logger.debug({ route: req.route.name, upstream: name, failure: f }, 'tier failed');
+      }
+      if (outcome.resumable) return { kind: 'cut', tier: name, reason: f.kind };
+      if (outcome.committed) return { kind: 'answered', tier: name, status: 502 };
+      return skipped(name, f.status !== null ? String(f.status) : f.kind);
+    }
+  }
+}
+
+/** The model this tier is asked for, or null to send the body as the client wrote it. */
+function targetModel(req: ChainRequest, tier: UpstreamTier): string | null {
+  if (req.model === null) return null;
+  const target = tier.models[req.model] ?? tier.models['*'];
+  return target === undefined || target === req.model ? null : target;
+}
+
+function withModel(req: ChainRequest, model: string | null): Buffer {
+  return model === null || req.json === null ? req.body : Buffer.from(JSON.stringify({ ...req.json, model }));
+}
