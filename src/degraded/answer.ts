@@ -26,55 +26,79 @@ export function degradedAnswer(
   status: number,
   nowMs: number,
 ): DegradedAnswer | null {
-  const created = Math.floor(nowMs / 1000);
   switch (ei.endpoint) {
-    case Endpoint.CHAT: {
-      const id = nextId('chatcmpl');
-      if (!stream) {
-        const body = {
-          id,
-          object: 'chat.completion',
-          created,
-          model,
-          choices: [{ index: 0, message: { role: 'assistant', content: message }, finish_reason: 'stop' }],
-          usage: { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 },
-        };
-        return { status, contentType: 'application/json', body: JSON.stringify(body) };
-      }
-      const chunk = {
-        id,
-        object: 'chat.completion.chunk',
-        created,
-        model,
-        choices: [{ index: 0, delta: { role: 'assistant', content: message }, finish_reason: 'stop' }],
-      };
-      return sse(status, chunk);
-    }
-    case Endpoint.COMPLETIONS: {
-      const id = nextId('cmpl');
-      const choice = { index: 0, text: message, finish_reason: 'stop', logprobs: null };
-      const body = { id, object: 'text_completion', created, model, choices: [choice] };
-      if (!stream) {
-        const usage = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 };
-        return { status, contentType: 'application/json', body: JSON.stringify({ ...body, usage }) };
-      }
-      return sse(status, body);
-    }
+    case Endpoint.CHAT:
+      return chat(model, stream, message, status, nowMs);
+    case Endpoint.COMPLETIONS:
+      return completion(model, stream, message, status, nowMs);
     case Endpoint.OLLAMA_CHAT:
-    case Endpoint.OLLAMA_GENERATE: {
-      const created_at = new Date(nowMs).toISOString();
-      const content =
-        ei.endpoint === Endpoint.OLLAMA_CHAT
-          ? { message: { role: 'assistant', content: message } }
-          : { response: message };
-      const body = { model, created_at, ...content, done: true, done_reason: 'stop' };
-      return stream
-        ? { status, contentType: 'application/x-ndjson', body: JSON.stringify(body) + '\n' }
-        : { status, contentType: 'application/json', body: JSON.stringify(body) };
-    }
+    case Endpoint.OLLAMA_GENERATE:
+      return ollama(ei.endpoint === Endpoint.OLLAMA_CHAT, model, stream, message, status, nowMs);
     default:
       return null;
   }
+}
+
+function chat(
+  model: string,
+  stream: boolean,
+  message: string,
+  status: number,
+  nowMs: number,
+): DegradedAnswer {
+  const id = nextId('chatcmpl');
+  const created = Math.floor(nowMs / 1000);
+  if (!stream) {
+    const body = {
+      id,
+      object: 'chat.completion',
+      created,
+      model,
+      choices: [{ index: 0, message: { role: 'assistant', content: message }, finish_reason: 'stop' }],
+      usage: { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 },
+    };
+    return { status, contentType: 'application/json', body: JSON.stringify(body) };
+  }
+  const chunk = {
+    id,
+    object: 'chat.completion.chunk',
+    created,
+    model,
+    choices: [{ index: 0, delta: { role: 'assistant', content: message }, finish_reason: 'stop' }],
+  };
+  return sse(status, chunk);
+}
+
+function completion(
+  model: string,
+  stream: boolean,
+  message: string,
+  status: number,
+  nowMs: number,
+): DegradedAnswer {
+  const id = nextId('cmpl');
+  const created = Math.floor(nowMs / 1000);
+  const choice = { index: 0, text: message, finish_reason: 'stop', logprobs: null };
+  const body = { id, object: 'text_completion', created, model, choices: [choice] };
+  if (stream) return sse(status, body);
+  const usage = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 };
+  return { status, contentType: 'application/json', body: JSON.stringify({ ...body, usage }) };
+}
+
+function ollama(
+  isChat: boolean,
+  model: string,
+  stream: boolean,
+  message: string,
+  status: number,
+  nowMs: number,
+): DegradedAnswer {
+  const created_at = new Date(nowMs).toISOString();
+  const content = isChat ? { message: { role: 'assistant', content: message } } : { response: message };
+  const body = { model, created_at, ...content, done: true, done_reason: 'stop' };
+  return stream
+    ? { status, contentType: 'application/x-ndjson', body: JSON.stringify(body) + '\n' }
+    : { status, contentType: 'application/json', body: JSON.stringify(body) };
 }
 
 function sse(status: number, event: unknown): DegradedAnswer {

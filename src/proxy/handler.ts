@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BreakwaterError, ErrorCode } from '../errors/index.ts';
-import { passthroughUpstream, runChain, type ChainRequest } from '../fallback/index.ts';
+import { passthroughUpstream, runChain, type ChainRequest, type Exhausted } from '../fallback/index.ts';
 import { writeJsonError, type EndpointInfo } from '../protocol/index.ts';
 import type { ClientWriter } from '../upstream/index.ts';
 import { ABORTED, readLlmBody, type LlmBody } from './body.ts';
@@ -52,20 +52,23 @@ export async function handleRequest(
   inflight.inc();
   try {
     const exhausted = await runChain(gen.chain, creq, writer);
-    if (exhausted !== null) {
-      const msg = `no tier could answer (${exhausted.skipped})`;
-      writeJsonError(res, routed.protocol, new BreakwaterError(ErrorCode.CHAIN_EXHAUSTED, msg), {
-        'retry-after': String(exhausted.retryAfterSeconds),
-        // Every fallback was already tried: an SDK retry would only multiply the load.
-        'x-should-retry': 'false',
-        'x-breakwater-tier': 'none',
-        'x-breakwater-route': creq.route.name,
-        'x-breakwater-skipped': exhausted.skipped,
-      });
-    }
+    if (exhausted !== null) writeExhausted(writer, creq.route.name, exhausted);
   } finally {
     inflight.dec();
   }
+}
+
+/** The final 503 when no tier could answer, with `Retry-After` and the skips. */
+function writeExhausted(writer: ClientWriter, route: string, exhausted: Exhausted): void {
+  const msg = `no tier could answer (${exhausted.skipped})`;
+  writeJsonError(writer.res, writer.protocol, new BreakwaterError(ErrorCode.CHAIN_EXHAUSTED, msg), {
+    'retry-after': String(exhausted.retryAfterSeconds),
+    // Every fallback was already tried: an SDK retry would only multiply the load.
+    'x-should-retry': 'false',
+    'x-breakwater-tier': 'none',
+    'x-breakwater-route': route,
+    'x-breakwater-skipped': exhausted.skipped,
+  });
 }
 
 const CLOSE: Readonly<Record<string, string>> = Object.freeze({ connection: 'close' });
