@@ -4,6 +4,10 @@
  *
  *   npm run build && node bench/run.ts [--quick]
  *
+ * Beside breakwater it runs `bw-no-cache` (the same with no cache tier in the chain: the difference
+ * in CPU per request is what the cache tier costs) and, when BENCH_COMPARE_DIST names another
+ * build's `dist/` (with a package.json beside it), `bw-compare` from that build, in the same run.
+ *
  * Everything runs on 127.0.0.1 and stops by itself. Throughput uses `wrk` when installed
  * (Debian: `apt-get install wrk`), else a Node load loop (slower; ratios still comparable).
  */
@@ -162,6 +166,20 @@ async function rssKiB(pid: number): Promise<number> {
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
 }
 
+/** Starts `breakwater run` from a build's `dist/`; resolves with the child and its proxy port. */
+async function startBreakwater(dist: string, policy: string): Promise<[ChildProcess, number]> {
+  const child = track(
+    spawn(process.execPath, [join(dist, 'main.js'), 'run', '--config', policy, '--log-level', 'info'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    }),
+  );
+  const port = await firstLine(child, (l) => {
+    const rec = JSON.parse(l) as { msg?: string; proxy?: string[] };
+    return rec.msg === 'breakwater listening' ? Number(rec.proxy![0]!.split(':').pop()) : null;
+  });
+  return [child, port];
+}
+
 async function main(): Promise<void> {
   if (!existsSync(join(ROOT, 'dist', 'main.js'))) throw new Error('run `npm run build` first');
   const dir = await mkdtemp(join(tmpdir(), 'bw-bench-'));
@@ -179,18 +197,13 @@ async function main(): Promise<void> {
       policy,
       `listen: { proxy: 127.0.0.1:0, admin: 127.0.0.1:0, health: 127.0.0.1:0 }\nupstreams:\n  max-gpu: { url: "${direct}", maxConcurrent: 1000 }\ncache: { backend: memory }\n`,
     );
-    const t0 = Date.now();
-    const bw = track(
-      spawn(
-        process.execPath,
-        [join(ROOT, 'dist', 'main.js'), 'run', '--config', policy, '--log-level', 'info'],
-        { stdio: ['ignore', 'pipe', 'inherit'] },
-      ),
+    const noCache = join(dir, 'policy-no-cache.yaml');
+    await writeFile(
+      noCache,
+      `listen: { proxy: 127.0.0.1:0, admin: 127.0.0.1:0, health: 127.0.0.1:0 }\nupstreams:\n  max-gpu: { url: "${direct}", maxConcurrent: 1000 }\nroutes:\n  - { name: default, match: { pathPrefix: / }, chain: [ { upstream: max-gpu }, { degraded: {} } ] }\n`,
     );
-    const bwPort = await firstLine(bw, (l) => {
-      const rec = JSON.parse(l) as { msg?: string; proxy?: string[] };
-      return rec.msg === 'breakwater listening' ? Number(rec.proxy![0]!.split(':').pop()) : null;
-    });
+    const t0 = Date.now();
+    const [bw, bwPort] = await startBreakwater(join(ROOT, 'dist'), policy);
     const readyMs = Date.now() - t0;
     const idleRss = await rssKiB(bw.pid!);
     const bare = track(
@@ -207,6 +220,13 @@ async function main(): Promise<void> {
       ['bare-undici', `http://127.0.0.1:${barePort}`, bare.pid!],
       ['breakwater', `http://127.0.0.1:${bwPort}`, bw.pid!],
     ];
+    const [nc, ncPort] = await startBreakwater(join(ROOT, 'dist'), noCache);
+    targets.push(['bw-no-cache', `http://127.0.0.1:${ncPort}`, nc.pid!]);
+    const compare = process.env.BENCH_COMPARE_DIST;
+    if (compare !== undefined && compare !== '') {
+      const [cmp, cmpPort] = await startBreakwater(compare, policy);
+      targets.push(['bw-compare', `http://127.0.0.1:${cmpPort}`, cmp.pid!]);
+    }
 
     if (which('nginx')) {
       const port = await freePort();
@@ -275,6 +295,16 @@ async function main(): Promise<void> {
         `${name.padEnd(12)}${fmt(r.p50!)}${fmt(r.p99!)}${fmt(r.p50! - d.p50!)}${fmt(r.p99! - d.p99!)}${fmt(r.fb50!, 14)}${fmt(r.fb50! - d.fb50!, 11)}${fmt(r.tpJson!, 12)}${(r.tpJson! / d.tpJson!).toFixed(2).padStart(9)}${cpu(r.cpuJson!)}${fmt(r.tpSse!, 11)}${(r.tpSse! / d.tpSse!).toFixed(2).padStart(9)}${cpu(r.cpuSse!)}\n`,
       );
     }
+    const b = rows['bare-undici']!;
+    const w = rows.breakwater!;
+    const n = rows['bw-no-cache']!;
+    const ratio = (x: number, y: number): string => (x / y).toFixed(2);
+    process.stdout.write(
+      `\nbreakwater against the bare proxy, same run: CPU/req JSON ×${ratio(w.cpuJson!, b.cpuJson!)}, SSE ×${ratio(w.cpuSse!, b.cpuSse!)}; ` +
+        `req/s JSON ×${ratio(w.tpJson!, b.tpJson!)} (×${ratio(w.tpJson!, d.tpJson!)} direct), SSE ×${ratio(w.tpSse!, b.tpSse!)}; ` +
+        `p50 ${(w.p50! - b.p50!).toFixed(0)} µs over the bare proxy's; ` +
+        `cache tier CPU/req JSON ${(w.cpuJson! - n.cpuJson!).toFixed(1)} µs, SSE ${(w.cpuSse! - n.cpuSse!).toFixed(1)} µs\n`,
+    );
     const busyRss = await rssKiB(bw.pid!);
     process.stdout.write(
       `\nbreakwater: listening ${readyMs} ms after spawn; RSS idle ${(idleRss / 1024).toFixed(1)} MiB, after load ${(busyRss / 1024).toFixed(1)} MiB\n`,
