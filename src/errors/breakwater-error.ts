@@ -22,6 +22,11 @@ export const ErrorCode = {
   SHUTDOWN: 'BW_ERR_SHUTDOWN_TIMEOUT',
   /** A control call on the admin API lacked a valid bearer token. */
   ADMIN_UNAUTHORIZED: 'BW_ERR_ADMIN_UNAUTHORIZED',
+  /**
+   * An admin request refused whatever its token: a `Host` that is none of the listener's own names
+   * (DNS rebinding), or a control call a browser sent from another site.
+   */
+  ADMIN_FORBIDDEN: 'BW_ERR_ADMIN_FORBIDDEN',
   /** The named breaker does not exist. */
   BREAKER_NOT_FOUND: 'BW_ERR_BREAKER_NOT_FOUND',
   /** The admin API could not be reached (CLI). */

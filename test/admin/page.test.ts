@@ -107,4 +107,29 @@ describe('admin page', () => {
     await page.locator('[data-breaker="max-gpu"][data-state="forced_open"]').waitFor();
     expect(full.sidecar.breakers()[0]!.state).toBe('forced_open');
   });
+
+  it.skipIf(!HAVE_CHROMIUM)(
+    'asks once for the token to read, then steers breakers, when the listener is not loopback',
+    async () => {
+      open.full = await startFull({
+        policy: (m, o) =>
+          `${basePolicy(m, o).replace('admin: 127.0.0.1:0', 'admin: 0.0.0.0:0')}admin: { token: readtoken }\n`,
+      });
+      const full = open.full;
+      const page = await (await browser()).newPage();
+      const asked: string[] = [];
+      page.on('dialog', (d) => {
+        asked.push(d.message());
+        void d.accept('readtoken');
+      });
+      await page.goto(`${full.adminUrl}/`);
+      await page.locator('[data-breaker="max-gpu"][data-state="closed"]').waitFor();
+      await page.locator('[data-breaker="max-gpu"] button[data-action="open"]').click();
+      await page.locator('[data-breaker="max-gpu"][data-state="forced_open"]').waitFor();
+      await page.locator('[data-breaker="max-gpu"] button[data-action="reset"]').click();
+      await page.locator('[data-breaker="max-gpu"][data-state="closed"]').waitFor();
+      expect(full.sidecar.breakers()[0]!.state).toBe('closed');
+      expect(asked).toEqual(['Admin token (admin.token)']);
+    },
+  );
 });
