@@ -18,12 +18,18 @@ export function assistantPiece(framing: Framing, event: unknown): string | null 
   return typeof d?.content === 'string' ? d.content : '';
 }
 
-/** The stream framing of a response by its content type, or null for a whole body. */
+/**
+ * The stream framing of a response by its media type, or null for a whole body. The type is
+ * compared without its parameters and case (RFC 9110 §8.3.1): `Text/Event-Stream; charset=utf-8`
+ * is SSE, `text/event-streamx` is not.
+ */
 export function framingOf(contentType: string | string[] | undefined): Framing | null {
   const ct = Array.isArray(contentType) ? contentType[0] : contentType;
   if (ct === undefined) return null;
-  if (ct.startsWith('text/event-stream')) return Framing.SSE;
-  if (ct.startsWith('application/x-ndjson')) return Framing.NDJSON;
+  const semi = ct.indexOf(';');
+  const type = (semi === -1 ? ct : ct.slice(0, semi)).trim().toLowerCase();
+  if (type === 'text/event-stream') return Framing.SSE;
+  if (type === 'application/x-ndjson') return Framing.NDJSON;
   return null;
 }
 
@@ -39,7 +45,9 @@ export function classifyError(err: Error): Failure {
     code === 'ENETUNREACH'
   ) {
     // `connect ECONNREFUSED 10.0.0.7:8000` → `ECONNREFUSED 10.0.0.7:8000`: the kind already says connect.
-    const message = err.message.startsWith('connect ') ? err.message.slice(8) : `${code}: ${err.message}`;
+    const message = err.message.startsWith('connect ')
+      ? err.message.slice(8) || code
+      : `${code}: ${err.message}`;
     return { kind: FailureKind.CONNECT, message };
   }
   return { kind: FailureKind.RESET, message: `${code || 'error'}: ${err.message}` };
