@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { basePolicy, startFull, type Full } from '../sidecar/helpers.ts';
-import { rawExchange, rawRequest } from './raw.ts';
+import { rawExchange, rawRequest } from '../helpers/raw-exchange.ts';
 
 let full: Full | null = null;
 afterEach(async () => {

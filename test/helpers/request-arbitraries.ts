@@ -67,10 +67,16 @@ export const pathArb: fc.Arbitrary<string> = fc.oneof(
     .map(([unit, n]) => `/${unit.repeat(n)}`),
 );
 
-/** A query string (without `?`): form-like parameters or anything without line breaks or `#`. */
+/** A query string (without `?`) a request line can carry: form-like parameters or any visible ASCII but `#`. */
 export const queryArb: fc.Arbitrary<string> = fc.oneof(
   fc.webQueryParameters(),
-  fc.string({ maxLength: 40 }).filter((s) => !/[\r\n#]/.test(s)),
+  fc.stringMatching(/^[\x21-\x22\x24-\x7e]{0,40}$/),
+);
+
+/** Any query string without line breaks, spaces and control characters included. */
+export const rawQueryArb: fc.Arbitrary<string> = fc.oneof(
+  queryArb,
+  fc.string({ unit: 'binary', maxLength: 40 }).filter((s) => !/[\r\n]/.test(s)),
 );
 
 /** A `Host` / authority value: names, IP literals, ports, and malformed forms. */
