@@ -1,4 +1,6 @@
+import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/log/index.ts';
 import { basePolicy, startFull, type Full } from '../sidecar/helpers.ts';
 import { rawExchange, rawRequest } from '../helpers/raw-exchange.ts';
 
@@ -323,5 +325,52 @@ describe('admin breaker names in paths', () => {
     const absolute = await rawRequest(port, 'POST', `http://127.0.0.1:${port}/circuit-breakers/reset`, host);
     expect(absolute.status).toBe(400);
     for (const b of full.sidecar.breakers()) expect(b.state).toBe('closed');
+  });
+});
+
+describe('admin secrets', () => {
+  it('never shows the configured or a presented token in answers or logs', async () => {
+    const configured = 'C0nfigured-Adm1n-T0ken';
+    const presented = 'Pr3sented-Wr0ng-T0ken';
+    let log = '';
+    const sink = new PassThrough();
+    sink.on('data', (c: Buffer) => (log += c.toString()));
+    full = await startFull({
+      policy: (m, o) =>
+        basePolicy(m, o).replace('admin: 127.0.0.1:0', 'admin: 0.0.0.0:0') +
+        `admin: { token: ${configured} }\n`,
+      logger: createLogger({ level: 'debug', destination: sink }),
+    });
+    const port = portOf(full);
+    const host = `127.0.0.1:${port}`;
+    const answers = [
+      await rawRequest(port, 'GET', '/config', { Host: host, Authorization: `Bearer ${presented}` }),
+      await rawRequest(port, 'POST', '/circuit-breakers/max-gpu/open', {
+        Host: host,
+        Authorization: presented,
+      }),
+      await rawRequest(port, 'POST', '/circuit-breakers/max-gpu/open', {
+        Host: 'evil.example',
+        Authorization: `Bearer ${configured}`,
+      }),
+      await rawRequest(port, 'POST', '/circuit-breakers/max-gpu/open', {
+        Host: host,
+        Origin: 'http://evil.example',
+        Authorization: `Bearer ${configured}`,
+      }),
+      await rawRequest(port, 'GET', '/config', { Host: host, Authorization: `Bearer ${configured}` }),
+      await rawRequest(port, 'POST', '/circuit-breakers/max-gpu/open', {
+        Host: host,
+        Authorization: `Bearer ${configured}`,
+      }),
+    ];
+    expect(answers.map((a) => a.status)).toEqual([401, 401, 403, 403, 200, 200]);
+    await full.close();
+    full = null;
+    expect(log).toContain('forced open via admin API');
+    for (const text of [...answers.map((a) => a.raw), log]) {
+      expect(text).not.toContain(configured);
+      expect(text).not.toContain(presented);
+    }
   });
 });
