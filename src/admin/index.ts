@@ -1,7 +1,11 @@
 export { AdminServer } from './server.ts';
 export type { AdminSource } from './server.ts';
 export { ADMIN_PAGE_HTML, PAGE_REFRESH_MS } from './page.ts';
-export { checkControl, tokenMatches } from './auth.ts';
+export { Access, AdminGuard, tokenMatches } from './auth.ts';
+export { HostNames, MAX_HOST_CHARS, parseHost } from './host-check.ts';
+export type { HostParts } from './host-check.ts';
+export { AdminEndpoint, MAX_BREAKER_NAME_CHARS, breakerName, resolveRoute } from './routes.ts';
+export type { AdminRoute, RouteRefusal } from './routes.ts';
 export { NO_TIER, tierLabel, tierUsage } from './tier-usage.ts';
 export { ADMIN_TIMEOUT_MS, AdminClient, DEFAULT_ADMIN_URL } from './client.ts';
 export type { AdminClientOptions, BreakerTable } from './client.ts';

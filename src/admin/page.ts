@@ -79,14 +79,34 @@ function usage(data) {
     box.append(t);
   }
 }
-async function getJson(path) {
-  const r = await fetch(path, { cache: 'no-store' });
-  if (!r.ok) throw new Error(path + ': HTTP ' + r.status);
+const TOKEN_KEY = 'breakwater-token';
+let askedForReads = false;
+function withToken(headers) {
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  return token ? { ...headers, authorization: 'Bearer ' + token } : headers;
+}
+// One call; on 401 (a token is needed and none or a wrong one is kept) ask for it once and retry.
+async function call(path, init, mayAsk) {
+  const send = () => fetch(path, { ...init, cache: 'no-store', headers: withToken(init.headers || {}) });
+  const r = await send();
+  if (r.status !== 401 || !mayAsk) return r;
+  const t = prompt('Admin token (admin.token)');
+  if (!t) return r;
+  sessionStorage.setItem(TOKEN_KEY, t);
+  return send();
+}
+async function getJson(path, mayAsk) {
+  const r = await call(path, {}, mayAsk);
+  if (!r.ok) throw new Error(path + ': HTTP ' + r.status + (r.status === 401 ? ' (admin token needed: reload the page to enter it)' : ''));
   return r.json();
 }
 async function refresh() {
   try {
-    const [cb, tu, cfg] = await Promise.all([getJson('/circuit-breakers'), getJson('/tier-usage'), getJson('/config')]);
+    // Breakers first and alone: on a listener that needs the token for reads, one prompt only.
+    const mayAsk = !askedForReads;
+    askedForReads = true;
+    const cb = await getJson('/circuit-breakers', mayAsk);
+    const [tu, cfg] = await Promise.all([getJson('/tier-usage', false), getJson('/config', false)]);
     const grid = $('breakers');
     grid.replaceChildren(...Object.entries(cb.circuit_breakers).map(([n, b]) => card(n, b)));
     usage(tu);
@@ -104,16 +124,11 @@ async function refresh() {
     $('status').className = 'bad';
   }
 }
-async function control(name, action, retried) {
-  const headers = { 'content-type': 'application/json' };
-  const token = sessionStorage.getItem('breakwater-token');
-  if (token) headers.authorization = 'Bearer ' + token;
-  const r = await fetch('/circuit-breakers/' + encodeURIComponent(name) + '/' + action,
-    { method: 'POST', headers, body: action === 'open' ? JSON.stringify({ reason: 'forced open from the admin page' }) : '' });
-  if (r.status === 401 && !retried) {
-    const t = prompt('Admin token (admin.token)');
-    if (t) { sessionStorage.setItem('breakwater-token', t); return control(name, action, true); }
-  }
+async function control(name, action) {
+  // Same origin, a JSON body type: the admin API refuses form posts and other sites (docs/operations.md).
+  const init = { method: 'POST', headers: { 'content-type': 'application/json' },
+    body: action === 'open' ? JSON.stringify({ reason: 'forced open from the admin page' }) : '' };
+  await call('/circuit-breakers/' + encodeURIComponent(name) + '/' + action, init, true);
   refresh();
 }
 async function loop() {

@@ -5,10 +5,11 @@ import { BreakwaterError, ErrorCode } from '../errors/index.ts';
 import { closeHttp, listenHttp, sendJson, sendJsonError, sendMetrics } from '../health/index.ts';
 import type { Logger } from '../log/index.ts';
 import type { Metrics } from '../metrics/index.ts';
-import { isLoopbackHost, type ListenAddress, type Policy } from '../policy/index.ts';
+import type { ListenAddress, Policy } from '../policy/index.ts';
 import type { ReloadFailure } from '../reload/index.ts';
-import { checkControl } from './auth.ts';
+import { Access, AdminGuard } from './auth.ts';
 import { ADMIN_PAGE_HTML } from './page.ts';
+import { AdminEndpoint, breakerName, resolveRoute, type AdminRoute } from './routes.ts';
 import { tierUsage } from './tier-usage.ts';
 
 /** What the admin API reads and steers; every read is of the live state. */
@@ -32,6 +33,8 @@ const PAGE_HEADERS = {
   'content-length': Buffer.byteLength(ADMIN_PAGE_HTML),
   'cache-control': 'no-store',
   'x-frame-options': 'DENY',
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
   'content-security-policy':
     "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src data:",
 } as const;
@@ -40,15 +43,6 @@ function snapshots(list: readonly CircuitBreaker[]): { circuit_breakers: Record<
   const out: Record<string, BreakerSnapshot> = {};
   for (const b of list) out[b.name] = b.snapshot();
   return { circuit_breakers: out };
-}
-
-/** A breaker name from a path segment (`%2F` and friends decoded); a bad escape is a 400. */
-function nameOf(segment: string): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    throw new BreakwaterError(ErrorCode.REQUEST_INVALID, `bad breaker name in path: ${segment}`);
-  }
 }
 
 function notFound(name: string): BreakwaterError {
@@ -84,9 +78,17 @@ async function readReason(req: IncomingMessage): Promise<string | undefined> {
 }
 
 /**
- * The admin listener (`listen.admin`, docs/design.md#control-plane): breaker inspection and control, the active
- * policy, metrics and the web page. Reads (GET) are open; control calls (POST) follow
- * `checkControl`. Every error is JSON with a stable `code`.
+ * Node's own limits for the admin listener: a request has 10 s to arrive whole (headers and the
+ * ≤ 4 KiB body) — an operator's call or a scrape takes milliseconds, and a slow client must not
+ * hold a connection for Node's default 5 min. Headers stay within Node's 16 KiB default.
+ * `requireHostHeader` is off so that a request without `Host` gets a JSON error, not Node's bare 400.
+ */
+const SERVER_OPTIONS = { requestTimeout: 10_000, headersTimeout: 10_000, requireHostHeader: false } as const;
+
+/**
+ * The admin listener (`listen.admin`, docs/operations.md#admin-api): breaker inspection and
+ * control, the active policy, metrics and the web page. Every request passes {@link AdminGuard}
+ * (Host, cross-site, token); GET / HEAD read, POST controls. Every error is JSON with a stable `code`.
  */
 export class AdminServer {
   readonly #server: Server;
@@ -100,17 +102,18 @@ export class AdminServer {
 
   /** Binds `listen` and serves `source`; rejects with `BW_ERR_LISTEN_FAILED`. */
   static async start(source: AdminSource, listen: ListenAddress, logger: Logger): Promise<AdminServer> {
-    const loopbackBound = isLoopbackHost(listen.host);
+    const guard = new AdminGuard(listen);
     const handler = (req: IncomingMessage, res: ServerResponse): void => {
-      route(source, loopbackBound, logger, req, res).catch((err: unknown) => {
+      handle(source, guard, logger, req, res).catch((err: unknown) => {
         const known = err instanceof BreakwaterError && err.status < 500;
         if (!known) logger.error({ err }, 'admin handler failed');
         const e = known ? err : new BreakwaterError(ErrorCode.INTERNAL, 'internal error');
+        req.resume();
         if (!res.headersSent) sendJsonError(res, e);
         else res.destroy();
       });
     };
-    const { server, address } = await listenHttp(listen.host, listen.port, handler);
+    const { server, address } = await listenHttp(listen.host, listen.port, handler, SERVER_OPTIONS);
     return new AdminServer(server, address);
   }
 
@@ -119,69 +122,68 @@ export class AdminServer {
   }
 }
 
-async function route(
+function refuse(req: IncomingMessage, res: ServerResponse, err: BreakwaterError, allow: string | null): void {
+  req.resume();
+  const extra: Record<string, string> = {};
+  if (allow !== null) extra.allow = allow;
+  if (err.status === 401) extra['www-authenticate'] = 'Bearer realm="breakwater-admin"';
+  sendJsonError(res, err, extra);
+}
+
+async function handle(
   source: AdminSource,
-  loopbackBound: boolean,
+  guard: AdminGuard,
   logger: Logger,
   req: IncomingMessage,
   res: ServerResponse,
 ): Promise<void> {
-  const url = req.url ?? '/';
+  const admin = source.policy.admin;
+  const badHost = guard.checkHost(req, admin);
+  if (badHost !== null) return refuse(req, res, badHost, null);
+  const url = req.url ?? '';
+  if (!url.startsWith('/')) {
+    const err = new BreakwaterError(ErrorCode.REQUEST_INVALID, 'the admin API takes origin-form targets');
+    return refuse(req, res, err, null);
+  }
   const q = url.indexOf('?');
   const path = q === -1 ? url : url.slice(0, q);
   const method = req.method ?? 'GET';
-  const parts = path.split('/').filter((p) => p !== '');
-  if (method === 'GET' || method === 'HEAD') {
-    await read(source, path, parts, res);
-    return;
-  }
-  if (method !== 'POST' || parts[0] !== 'circuit-breakers') {
+  const r = resolveRoute(method, path);
+  if ('error' in r) return refuse(req, res, r.error, r.allow);
+  const denied = guard.checkAccess(req, admin, r.access);
+  if (denied !== null) return refuse(req, res, denied, null);
+  if (r.access !== Access.CONTROL) {
     req.resume();
-    const allow = parts[0] === 'circuit-breakers' ? 'GET, HEAD, POST' : 'GET, HEAD';
-    sendJsonError(
-      res,
-      new BreakwaterError(ErrorCode.METHOD_NOT_ALLOWED, `method ${method} not allowed on ${path}`),
-      {
-        allow,
-      },
-    );
-    return;
+    return read(source, r, res);
   }
-  const denied = checkControl(req, source.policy.admin.token, loopbackBound);
-  if (denied !== null) {
-    req.resume();
-    sendJsonError(
-      res,
-      denied,
-      denied.status === 401 ? { 'www-authenticate': 'Bearer realm="breakwater-admin"' } : undefined,
-    );
-    return;
-  }
+  return control(source, r, logger, req, res);
+}
+
+async function control(
+  source: AdminSource,
+  r: AdminRoute,
+  logger: Logger,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
   const breakers = source.breakers();
-  if (parts.length === 2 && parts[1] === 'reset') {
+  if (r.endpoint === AdminEndpoint.RESET_ALL) {
     req.resume();
     for (const b of breakers) b.reset();
     logger.warn({ breakers: breakers.map((b) => b.name) }, 'every breaker reset via admin API');
     sendJson(res, 200, snapshots(breakers));
     return;
   }
-  const action = parts[2];
-  if (parts.length !== 3 || (action !== 'reset' && action !== 'open')) {
-    req.resume();
-    throw new BreakwaterError(ErrorCode.ROUTE_NOT_FOUND, `no admin endpoint POST ${path}`);
-  }
-  const name = nameOf(parts[1]!);
+  const name = breakerName(r.segment!);
   const breaker = breakers.find((b) => b.name === name);
-  if (breaker === undefined) {
-    req.resume();
-    throw notFound(name);
-  }
-  if (action === 'reset') {
+  if (breaker === undefined) throw notFound(name);
+  if (r.endpoint === AdminEndpoint.RESET) {
     req.resume();
     breaker.reset();
   } else {
     breaker.forceOpen(await readReason(req));
   }
+  const action = r.endpoint === AdminEndpoint.RESET ? 'reset' : 'open';
   logger.warn(
     { breaker: name, action },
     `breaker ${name} ${action === 'reset' ? 'reset' : 'forced open'} via admin API`,
@@ -189,39 +191,36 @@ async function route(
   sendJson(res, 200, snapshots([breaker]));
 }
 
-async function read(source: AdminSource, path: string, parts: string[], res: ServerResponse): Promise<void> {
-  if (path === '/' || path === '/index.html') {
-    res.writeHead(200, PAGE_HEADERS);
-    res.end(ADMIN_PAGE_HTML);
-    return;
-  }
-  if (path === '/metrics') return sendMetrics(res, source.metrics);
-  if (path === '/tier-usage') {
-    sendJson(res, 200, { tier_usage: await tierUsage(source.policy, source.metrics) });
-    return;
-  }
-  if (path === '/config') {
-    const p = source.policy;
-    sendJson(res, 200, {
-      sha256: p.source.sha256,
-      file: p.source.file,
-      loaded_at: new Date(p.source.loadedAtMs).toISOString(),
-      last_reload_error: source.lastReloadError(),
-      policy: p.redacted,
-    });
-    return;
-  }
-  if (parts[0] === 'circuit-breakers' && parts.length <= 2) {
-    const all = source.breakers();
-    if (parts.length === 1) {
-      sendJson(res, 200, snapshots(all));
+async function read(source: AdminSource, r: AdminRoute, res: ServerResponse): Promise<void> {
+  switch (r.endpoint) {
+    case AdminEndpoint.PAGE:
+      res.writeHead(200, PAGE_HEADERS);
+      res.end(ADMIN_PAGE_HTML);
+      return;
+    case AdminEndpoint.METRICS:
+      return sendMetrics(res, source.metrics);
+    case AdminEndpoint.TIER_USAGE:
+      sendJson(res, 200, { tier_usage: await tierUsage(source.policy, source.metrics) });
+      return;
+    case AdminEndpoint.CONFIG: {
+      const p = source.policy;
+      sendJson(res, 200, {
+        sha256: p.source.sha256,
+        file: p.source.file,
+        loaded_at: new Date(p.source.loadedAtMs).toISOString(),
+        last_reload_error: source.lastReloadError(),
+        policy: p.redacted,
+      });
       return;
     }
-    const name = nameOf(parts[1]!);
-    const b = all.find((x) => x.name === name);
-    if (b === undefined) throw notFound(name);
-    sendJson(res, 200, snapshots([b]));
-    return;
+    case AdminEndpoint.LIST:
+      sendJson(res, 200, snapshots(source.breakers()));
+      return;
+    default: {
+      const name = breakerName(r.segment!);
+      const b = source.breakers().find((x) => x.name === name);
+      if (b === undefined) throw notFound(name);
+      sendJson(res, 200, snapshots([b]));
+    }
   }
-  throw new BreakwaterError(ErrorCode.ROUTE_NOT_FOUND, `no admin endpoint GET ${path}`);
 }

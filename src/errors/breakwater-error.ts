@@ -15,6 +15,8 @@ export const ErrorCode = {
   BODY_TOO_LARGE: 'BW_ERR_BODY_TOO_LARGE',
   /** The request could not be parsed (bad JSON for an LLM call, bad request target). */
   REQUEST_INVALID: 'BW_ERR_REQUEST_INVALID',
+  /** A control call's body type is not JSON (a form a browser could send without a preflight). */
+  MEDIA_TYPE_UNSUPPORTED: 'BW_ERR_MEDIA_TYPE_UNSUPPORTED',
   /** The admin or health listener does not serve this method on this path. */
   METHOD_NOT_ALLOWED: 'BW_ERR_METHOD_NOT_ALLOWED',
   /** Every tier of the chain was skipped or failed. */
@@ -27,7 +29,10 @@ export const ErrorCode = {
   SHUTDOWN: 'BW_ERR_SHUTDOWN_TIMEOUT',
   /** A control call on the admin API lacked a valid bearer token. */
   ADMIN_UNAUTHORIZED: 'BW_ERR_ADMIN_UNAUTHORIZED',
-  /** A control call on the admin API came from another origin (a browser page). */
+  /**
+   * An admin request refused whatever its token: a `Host` that is none of the listener's own names
+   * (DNS rebinding), or a control call a browser sent from another site.
+   */
   ADMIN_FORBIDDEN: 'BW_ERR_ADMIN_FORBIDDEN',
   /** The named breaker does not exist. */
   BREAKER_NOT_FOUND: 'BW_ERR_BREAKER_NOT_FOUND',

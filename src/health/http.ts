@@ -1,4 +1,10 @@
-import { createServer, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type RequestListener,
+  type Server,
+  type ServerOptions,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { BreakwaterError } from '../errors/index.ts';
 import type { Metrics } from '../metrics/index.ts';
@@ -7,14 +13,16 @@ import { writeJsonError } from '../protocol/index.ts';
 
 /**
  * Binds a small control-plane HTTP server (health or admin). Rejects with `BW_ERR_LISTEN_FAILED`
- * naming the address when it cannot bind. Port 0 binds any free port (tests).
+ * naming the address when it cannot bind. Port 0 binds any free port (tests). `options` are added to
+ * the defaults (`keepAliveTimeout` 5 s).
  */
 export async function listenHttp(
   host: string,
   port: number,
   onRequest: RequestListener,
+  options: ServerOptions = {},
 ): Promise<{ server: Server; address: AddressInfo }> {
-  const server = createServer({ keepAliveTimeout: 5_000 }, onRequest);
+  const server = createServer({ keepAliveTimeout: 5_000, ...options }, onRequest);
   const address = await listenOrFail(server, host, port);
   return { server, address };
 }

@@ -105,7 +105,7 @@ export function compile(doc: PolicyDocument, source: PolicySource): Omit<Policy,
   return {
     source,
     listen: doc.listen,
-    admin: { token: doc.admin.token },
+    admin: { token: doc.admin.token, allowedHosts: doc.admin.allowedHosts },
     upstreams,
     cache: compileCache(doc.cache),
     routes,

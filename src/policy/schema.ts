@@ -157,7 +157,7 @@ export const policySchema = strict(
       admin: withDefault(address, '127.0.0.1:15000'),
       health: withDefault(address, '0.0.0.0:15021'),
     }),
-    admin: section({ token: withDefault(secret, null) }),
+    admin: section({ token: withDefault(secret, null), allowedHosts: withDefault(hosts, null) }),
     upstreams: z.record(z.string(), upstream, { error: 'expected a mapping of upstream name → upstream' }),
     cache: section({
       backend: withDefault(oneOf(['memory', 'redis']), 'memory'),

@@ -59,6 +59,12 @@ export interface ListenPolicy {
 export interface AdminPolicy {
   /** `admin.token`; required when `listen.admin` is not loopback (a config error otherwise). */
   readonly token: string | null;
+  /**
+   * `admin.allowedHosts`: extra names the admin listener answers to in `Host` (`host` on any port,
+   * `host:port` exactly), beyond `localhost`, loopback IPs, the bound host and, on a wildcard bind,
+   * any IP literal. Default null (none). Lower-cased.
+   */
+  readonly allowedHosts: readonly string[] | null;
 }
 
 export const ReadinessMode = {

@@ -72,7 +72,7 @@ export function policyView(p: Omit<Policy, 'redacted' | 'source'>): Json {
       admin: formatListenAddress(p.listen.admin),
       health: formatListenAddress(p.listen.health),
     },
-    admin: { token: p.admin.token },
+    admin: { token: p.admin.token, allowedHosts: p.admin.allowedHosts && [...p.admin.allowedHosts] },
     resolver: p.resolver,
     upstreams: Object.fromEntries(p.upstreams.map((u) => [u.name, upstreamView(u)])),
     cache: {

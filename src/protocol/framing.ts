@@ -6,12 +6,18 @@
 export const Framing = { SSE: 'sse', NDJSON: 'ndjson' } as const;
 export type Framing = (typeof Framing)[keyof typeof Framing];
 
-/** The stream framing of a response by its content type, or null for a whole body. */
+/**
+ * The stream framing of a response by its media type, or null for a whole body. The type is
+ * compared without its parameters and case (RFC 9110 §8.3.1): `Text/Event-Stream; charset=utf-8`
+ * is SSE, `text/event-streamx` is not.
+ */
 export function framingOf(contentType: string | string[] | undefined): Framing | null {
   const ct = Array.isArray(contentType) ? contentType[0] : contentType;
   if (ct === undefined) return null;
-  if (ct.startsWith('text/event-stream')) return Framing.SSE;
-  if (ct.startsWith('application/x-ndjson')) return Framing.NDJSON;
+  const semi = ct.indexOf(';');
+  const type = (semi === -1 ? ct : ct.slice(0, semi)).trim().toLowerCase();
+  if (type === 'text/event-stream') return Framing.SSE;
+  if (type === 'application/x-ndjson') return Framing.NDJSON;
   return null;
 }
 

@@ -32,10 +32,22 @@ export function normalizeAuthority(authority: string, scheme = 'http'): string {
   return a.includes(':') ? a : `${a}:${defaultPort(scheme)}`;
 }
 
-function hostOnly(authority: string): string {
-  if (authority.startsWith('[')) return authority.slice(0, authority.indexOf(']') + 1);
+const PORT_SUFFIX_RE = /^:\d{1,5}$/;
+
+/**
+ * `host:port` → `host`, `[v6]:port` → `[v6]`; null when what follows the host is not one port
+ * (`max-serve:8000:80`, `host:x`, `host:`), so such a target never passes for a known host.
+ */
+function hostOnly(authority: string): string | null {
+  if (authority.startsWith('[')) {
+    const end = authority.indexOf(']');
+    const rest = authority.slice(end + 1);
+    return end !== -1 && (rest === '' || PORT_SUFFIX_RE.test(rest)) ? authority.slice(0, end + 1) : null;
+  }
   const i = authority.lastIndexOf(':');
-  return i === -1 ? authority : authority.slice(0, i);
+  if (i === -1) return authority;
+  const host = authority.slice(0, i);
+  return !host.includes(':') && PORT_SUFFIX_RE.test(authority.slice(i)) ? host : null;
 }
 
 /**
@@ -72,7 +84,8 @@ export class RouteTable {
 
   /** True when `authority` (normalized `host:port`) is an upstream or a route host. */
   isKnownAuthority(authority: string): boolean {
-    return this.#known.has(authority) || this.#known.has(hostOnly(authority));
+    const host = hostOnly(authority);
+    return this.#known.has(authority) || (host !== null && this.#known.has(host));
   }
 
   /**
@@ -86,7 +99,11 @@ export class RouteTable {
     // longest prefix (the list is sorted by prefix length, longest first).
     if (authority !== null) {
       for (const r of this.#routes) {
-        if (r.hosts !== null && (r.hosts.has(authority) || r.hosts.has(host!)) && path.startsWith(r.prefix)) {
+        if (
+          r.hosts !== null &&
+          (r.hosts.has(authority) || (host !== null && r.hosts.has(host))) &&
+          path.startsWith(r.prefix)
+        ) {
           best = r;
           break;
         }

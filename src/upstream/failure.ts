@@ -26,7 +26,9 @@ export function classifyError(err: Error): CallFailure {
   const code = (err as { code?: string }).code ?? '';
   if (isConnectError(err)) {
     // `connect ECONNREFUSED 10.0.0.7:8000` → `ECONNREFUSED 10.0.0.7:8000`: the kind already says connect.
-    const message = err.message.startsWith('connect ') ? err.message.slice(8) : `${code}: ${err.message}`;
+    const message = err.message.startsWith('connect ')
+      ? err.message.slice(8) || code
+      : `${code}: ${err.message}`;
     return callFailure(FailureKind.CONNECT, message);
   }
   return callFailure(FailureKind.RESET, `${code || 'error'}: ${err.message}`);

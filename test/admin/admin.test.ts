@@ -26,8 +26,13 @@ async function json(res: Response): Promise<Record<string, unknown>> {
   return (await res.json()) as Record<string, unknown>;
 }
 
+/** A control call as the CLI makes it: a JSON body (typed as JSON) or none. */
 const post = (url: string, body?: unknown, headers: Record<string, string> = {}): Promise<Response> =>
-  fetch(url, { method: 'POST', headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+  fetch(url, {
+    method: 'POST',
+    headers: body !== undefined ? { 'content-type': 'application/json', ...headers } : headers,
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
 
 describe('admin API', () => {
   it('lists every breaker in the original shape plus extras', async () => {
@@ -107,6 +112,7 @@ describe('admin API', () => {
     expect(await json(wrong)).toMatchObject({ error: { code: 'BW_ERR_METHOD_NOT_ALLOWED' } });
     const bad = await fetch(`${full.adminUrl}/circuit-breakers/max-gpu/open`, {
       method: 'POST',
+      headers: { 'content-type': 'application/json' },
       body: '{nope',
     });
     expect(bad.status).toBe(400);

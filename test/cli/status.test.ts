@@ -88,9 +88,19 @@ describe('breakwater status', () => {
     await full.max.setFault({ mode: 'status', status: 503 });
     await chat(full.proxyUrl);
     await chat(full.proxyUrl);
+    const next = Date.parse(full.sidecar.breakers()[0]!.snapshot().next_attempt_at!);
+    const before = Date.now();
     const r = await runCli(['status', '--admin', full.adminUrl]);
+    const after = Date.now();
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/^max-gpu\s+open\s+2\s+2\/2\s+0\s+0\s+in (29|30) s\s+2 consecutive failures/m);
+    const row = /^max-gpu\s+open\s+2\s+2\/2\s+0\s+0\s+in (\d+) s\s+2 consecutive failures/m.exec(r.out);
+    expect(row, r.out).not.toBeNull();
+    // The CLI counts from its own clock, read between `before` and `after` (a loaded machine
+    // may take seconds to start it): exactly the seconds left at some moment in that span.
+    const seconds = Number(row![1]);
+    expect(seconds).toBeGreaterThanOrEqual(Math.ceil((next - after) / 1000));
+    expect(seconds).toBeLessThanOrEqual(Math.ceil((next - before) / 1000));
+    expect(Math.ceil((next - before) / 1000)).toBeLessThanOrEqual(30);
     expect(r.out).toMatch(/^ollama-cpu\s+closed\s+2\s+0\/0/m);
   });
 
@@ -100,6 +110,20 @@ describe('breakwater status', () => {
     expect(r.code).toBe(0);
     const body = JSON.parse(r.out) as { circuit_breakers: Record<string, { state: string }> };
     expect(Object.keys(body.circuit_breakers)).toEqual(['max-gpu', 'ollama-cpu']);
+  });
+
+  it('sends the token on reads when the admin listener is not loopback', async () => {
+    full = await startFull({
+      policy: (m, o) =>
+        `${basePolicy(m, o).replace('admin: 127.0.0.1:0', 'admin: 0.0.0.0:0')}admin: { token: r34d }\n`,
+    });
+    const url = full.adminUrl.replace('127.0.0.1', 'localhost');
+    const refused = await runCli(['status', '--admin', url]);
+    expect(refused.code).toBe(1);
+    expect(refused.err).toContain('BW_ERR_ADMIN_UNAUTHORIZED');
+    const ok = await runCli(['status', '--admin', url], { BREAKWATER_ADMIN_TOKEN: 'r34d' });
+    expect(ok.code).toBe(0);
+    expect(ok.out).toMatch(/^max-gpu\s+closed/m);
   });
 
   it('exits 1 naming the URL when the admin API is unreachable', async () => {

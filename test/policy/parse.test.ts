@@ -39,7 +39,7 @@ describe('parsePolicy', () => {
       admin: { host: '127.0.0.1', port: 15000 },
       health: { host: '0.0.0.0', port: 15021 },
     });
-    expect(p.admin).toEqual({ token: null });
+    expect(p.admin).toEqual({ token: null, allowedHosts: null });
     expect(p.resolver).toBe('system');
     expect(p.readiness).toBe('any-upstream');
     expect(p.shutdown).toEqual({ drainDelayMs: 5_000, quietPeriodMs: 1_000, timeoutMs: 25_000 });
