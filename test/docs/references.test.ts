@@ -35,7 +35,19 @@ describe('references in code comments', () => {
   it('never cite documents that are not in the repository', async () => {
     // Built from parts so that this file does not match itself.
     const outside = new RegExp(['SPEC', 'STYLE'].map((d) => `${d} \u00a7`).join('|'));
-    const offenders = (await sources()).filter((f) => outside.test(f.text)).map((f) => f.path);
+    const docs = (await readdir(join(ROOT, 'docs')))
+      .filter((f) => f.endsWith('.md'))
+      .map((f) => join('docs', f));
+    const texts = [
+      ...(await sources()),
+      ...(await Promise.all(
+        [...docs, 'README.md', 'CONTRIBUTING.md', 'CHANGELOG.md'].map(async (p) => ({
+          path: p,
+          text: await readFile(join(ROOT, p), 'utf8'),
+        })),
+      )),
+    ];
+    const offenders = texts.filter((f) => outside.test(f.text)).map((f) => f.path);
     expect(offenders).toEqual([]);
   });
 
