@@ -1,4 +1,4 @@
-import { isAlias, isMap, isScalar, isSeq, type Document, type Node } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, type Alias, type Document, type Node } from 'yaml';
 
 /** A key path into the policy document: map keys and list indexes (`['routes', 0, 'chain']`). */
 export type KeyPath = readonly PropertyKey[];
@@ -33,12 +33,18 @@ function startOf(node: unknown, fallback: number): number {
 /**
  * Source offset for a key path: the key itself for `target: 'key'` (unknown keys), the value for
  * `target: 'value'`, and the parent mapping when the path does not exist (a missing required key).
+ * `resolve` gives the target of an alias (see `inspectDocument`).
  */
-export function locate(doc: Document, path: KeyPath, target: 'key' | 'value'): number {
+export function locate(
+  doc: Document,
+  path: KeyPath,
+  target: 'key' | 'value',
+  resolve: (alias: Alias) => unknown,
+): number {
   let node: unknown = doc.contents;
   let offset = startOf(node, 0);
   for (let i = 0; i < path.length; i++) {
-    if (isAlias(node)) node = node.resolve(doc);
+    if (isAlias(node)) node = resolve(node);
     const seg = path[i];
     const last = i === path.length - 1;
     if (isMap(node)) {

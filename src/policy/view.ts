@@ -102,7 +102,16 @@ export function policyView(p: Omit<Policy, 'redacted' | 'source'>): Json {
 }
 
 const CREDENTIAL_KEY_RE = /^(?:token|password|secret|authorization)$/i;
-const USERINFO_RE = /^([a-z][a-z0-9+.-]*:\/\/)[^/@]+@/i;
+/**
+ * The userinfo of a URL: everything up to the LAST `@` before the authority ends (`/`, `?`, `#`),
+ * as URL parsers read it (RFC 3986 §3.2; a password may contain `@`: `redis://:p@ss@host`).
+ */
+export const USERINFO_RE = /^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i;
+
+/** Replaces the userinfo of a URL: `redis://[redacted]@host:6379/0`. */
+export function redactUserinfo(url: string): string {
+  return url.replace(USERINFO_RE, `$1${REDACTED}@`);
+}
 
 /**
  * Replaces secrets with `[redacted]`: values at `fromEnv` paths (they came from `${...}`), values of
@@ -124,5 +133,5 @@ export function redact(value: Json, fromEnv: ReadonlySet<string>, path: KeyPath 
   if (typeof key === 'string' && (CREDENTIAL_KEY_RE.test(key) || (inHeaders && isCredentialHeader(key)))) {
     return REDACTED;
   }
-  return value.replace(USERINFO_RE, `$1${REDACTED}@`);
+  return redactUserinfo(value);
 }
