@@ -31,7 +31,7 @@ export class ConfigMapDir {
     return cm;
   }
 
-  async #writeVersion(text: string): Promise<string> {
+  async #writeVersion(text: string | Uint8Array): Promise<string> {
     this.#seq++;
     const ts = `..2026_11_27_13_00_0${this.#seq}.00000000${this.#seq}`;
     await mkdir(join(this.dir, ts));
@@ -40,7 +40,7 @@ export class ConfigMapDir {
   }
 
   /** The kubelet's atomic update sequence. */
-  async update(text: string): Promise<void> {
+  async update(text: string | Uint8Array): Promise<void> {
     const ts = await this.#writeVersion(text);
     await symlink(ts, join(this.dir, '..data_tmp'));
     await rename(join(this.dir, '..data_tmp'), join(this.dir, '..data'));
