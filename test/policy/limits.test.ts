@@ -48,17 +48,17 @@ describe('policy file limits', () => {
     const started = performance.now();
     const p = only(rejected(text));
     expect(p.message).toBe(
-      'expected at most 100,000 YAML tokens, got more (a policy file limit, see docs/policy.md)',
+      'expected at most 50,000 YAML tokens, got more (a policy file limit, see docs/policy.md)',
     );
-    // Each `kN: N\n` line is 5 tokens: the 100,001st is on line 20,001.
-    expect(p).toMatchObject({ line: 20_001, column: 1 });
-    // Generous: linear work on ~100k tokens, on a loaded machine.
+    // Each `kN: N\n` line is 5 tokens: the 50,001st is on line 10,001.
+    expect(p).toMatchObject({ line: 10_001, column: 1 });
+    // Generous: linear work on ~50k tokens, on a loaded machine.
     expect(performance.now() - started).toBeLessThan(15_000);
   });
 
   it('counts blank lines as tokens', () => {
     const p = only(rejected(`${UPSTREAMS}${'\n'.repeat(POLICY_LIMITS.maxTokens + 10)}`));
-    expect(p.message).toMatch(/^expected at most 100,000 YAML tokens/);
+    expect(p.message).toMatch(/^expected at most 50,000 YAML tokens/);
   });
 
   it('refuses a mapping with more keys than the limit, at the first key over it', () => {
@@ -72,7 +72,7 @@ describe('policy file limits', () => {
   it('refuses more nodes than the limit', () => {
     const items = Array.from({ length: POLICY_LIMITS.maxNodes }, () => '1').join(', ');
     const p = only(rejected(`${UPSTREAMS}x: [${items}]\n`));
-    expect(p.message).toMatch(/^expected at most 20,000 nodes, got more/);
+    expect(p.message).toMatch(/^expected at most 10,000 nodes, got more/);
     expect(p.line).toBe(2);
   });
 
@@ -116,7 +116,7 @@ describe('policy file limits', () => {
     }
     const started = performance.now();
     const p = only(rejected(`${text}${UPSTREAMS}`));
-    expect(p.message).toMatch(/^expected at most 20,000 nodes with aliases expanded, got more/);
+    expect(p.message).toMatch(/^expected at most 10,000 nodes with aliases expanded, got more/);
     expect(performance.now() - started).toBeLessThan(5_000);
   });
 
