@@ -11,12 +11,15 @@ const PLAIN_KEY_RE = /^[A-Za-z_][\w-]*$/;
  */
 export function formatKeyPath(path: KeyPath): string {
   let out = '';
-  for (const seg of path) {
-    if (typeof seg === 'number') out += `[${seg}]`;
-    else if (typeof seg === 'string' && PLAIN_KEY_RE.test(seg)) out += out === '' ? seg : `.${seg}`;
-    else out += `[${JSON.stringify(String(seg))}]`;
-  }
+  for (const seg of path) out = appendKeyPath(out, seg);
   return out === '' ? '(root)' : out;
+}
+
+/** `formatKeyPath` one segment at a time: `appendKeyPath('routes', 0)` is `routes[0]`. */
+export function appendKeyPath(prefix: string, seg: PropertyKey): string {
+  if (typeof seg === 'number') return `${prefix}[${seg}]`;
+  if (typeof seg === 'string' && PLAIN_KEY_RE.test(seg)) return prefix === '' ? seg : `${prefix}.${seg}`;
+  return `${prefix}[${JSON.stringify(String(seg))}]`;
 }
 
 /** The string form of a map key node, as `toJS()` would make it. */
