@@ -1,5 +1,9 @@
 export { loadPolicyFile, parsePolicy } from './load.ts';
 export type { LoadPolicyOptions, ParsePolicyOptions } from './load.ts';
+export { DEFAULT_PARSE_TIMEOUT_MS, loadPolicyFileInWorker, PARSE_WORKER_HEAP_MB } from './worker-load.ts';
+export type { WorkerLoadOptions } from './worker-load.ts';
+export { readPolicyBytes } from './read.ts';
+export { POLICY_LIMITS } from './limits.ts';
 export type { PolicyEnv } from './interpolate.ts';
 export { PolicyError, formatProblem } from './problems.ts';
 export type { PolicyProblem } from './problems.ts';
