@@ -184,7 +184,7 @@ export const policySchema = strict(
     limits: section({
       maxRequestBody: withDefault(size, '8MiB'),
       maxJsonDepth: withDefault(int(1, 1000), 64),
-      maxJsonMembers: withDefault(int(1), 100_000),
+      maxJsonMembers: withDefault(int(1), 20_000),
       headersTimeout: withDefault(duration, '10s'),
       requestTimeout: withDefault(duration, '5m'),
       bodyIdleTimeout: withDefault(duration, '30s'),

@@ -230,7 +230,7 @@ export interface LimitsPolicy {
   readonly maxRequestBodyBytes: number;
   /** Deepest nesting of arrays and objects in an LLM call's JSON body; deeper → 413. Default 64. */
   readonly maxJsonDepth: number;
-  /** Most object keys plus array items in an LLM call's JSON body; more → 413. Default 100 000. */
+  /** Most object keys plus array items in an LLM call's JSON body; more → 413. Default 20 000. */
   readonly maxJsonMembers: number;
   /** Time for a request's headers to arrive; then 408. 0 = none. Default 10 s. */
   readonly headersTimeoutMs: number;

@@ -14,18 +14,30 @@ function isSpace(c: number): boolean {
 const ENDS_PLAIN = -1;
 const ENDS_ESCAPED = -2;
 
+/** Bytes of a string walked in JS before `indexOf` takes over: a native call costs more for keys. */
+const SHORT_STRING = 32;
+
 /**
  * Index of the quote that closes a string whose bytes start at `from` (the opening quote is
  * behind), or ENDS_PLAIN / ENDS_ESCAPED when the chunk ends inside it (ESCAPED: on a backslash
- * that escapes the next chunk's first byte). `escaped`: the previous chunk ended that way. A quote
- * closes the string unless an odd run of backslashes stands right before it.
+ * that escapes the next chunk's first byte). `escaped`: the previous chunk ended that way. Short
+ * strings (keys, roles) are walked byte by byte; long ones (prompts) are searched natively
+ * (memchr): a quote closes the string unless an odd run of backslashes stands right before it.
  */
 function stringEnd(chunk: Uint8Array, from: number, escaped: boolean): number {
   let at = from;
+  const stop = Math.min(chunk.length, from + SHORT_STRING);
+  for (; at < stop; at++) {
+    const c = chunk[at]!;
+    if (escaped) escaped = false;
+    else if (c === BACKSLASH) escaped = true;
+    else if (c === QUOTE) return at;
+  }
   if (escaped) {
     if (at >= chunk.length) return ENDS_ESCAPED;
     at++;
   }
+  if (at >= chunk.length) return ENDS_PLAIN;
   for (;;) {
     const q = chunk.indexOf(QUOTE, at);
     if (q === -1) return backslashRunIsOdd(chunk, chunk.length, at) ? ENDS_ESCAPED : ENDS_PLAIN;

@@ -46,7 +46,7 @@ describe('parsePolicy', () => {
     expect(p.limits).toEqual({
       maxRequestBodyBytes: 8 * 1024 * 1024,
       maxJsonDepth: 64,
-      maxJsonMembers: 100_000,
+      maxJsonMembers: 20_000,
       headersTimeoutMs: 10_000,
       requestTimeoutMs: 300_000,
       bodyIdleTimeoutMs: 30_000,

@@ -81,7 +81,7 @@ export interface ExchangeOptions {
  */
 export function exchange(
   port: number,
-  data: string | readonly string[],
+  data: string | Buffer | readonly string[],
   options: ExchangeOptions = {},
 ): Promise<WireResult> {
   return new Promise((resolve) => {
@@ -99,7 +99,8 @@ export function exchange(
     const timer = setTimeout(() => finish(false), options.timeoutMs ?? 10_000);
     sock.setEncoding('latin1');
     sock.on('connect', () => {
-      for (const d of typeof data === 'string' ? [data] : data) sock.write(d, 'latin1');
+      if (Buffer.isBuffer(data)) sock.write(data);
+      else for (const d of typeof data === 'string' ? [data] : data) sock.write(d, 'latin1');
     });
     sock.on('data', (c: string) => {
       text += c;
