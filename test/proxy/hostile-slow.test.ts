@@ -1,5 +1,6 @@
 import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { parsePolicy } from '../../src/policy/index.ts';
 import { chatBody, startStack, type Stack } from '../helpers/stack.ts';
 import { exchange, parseResponses } from './helpers.ts';
 
@@ -125,6 +126,28 @@ upstreams: { max-gpu: { url: ${max} }, ollama-cpu: { url: ${ollama} } }
     } finally {
       clearInterval(drip);
     }
+    expect(stack.max.stats().requests).toBe(0);
+  });
+
+  it('applies new limits to the listener when the policy is reloaded', async () => {
+    stack = await startStack();
+    const yaml = `
+listen: { proxy: 127.0.0.1:0 }
+limits: { headersTimeout: 300ms, requestTimeout: 5s, maxJsonMembers: 3 }
+upstreams: { max-gpu: { url: ${stack.max.url} }, ollama-cpu: { url: ${stack.ollama.url} } }
+`;
+    stack.sidecar.applyPolicy(parsePolicy(yaml, { file: null, env: {} }));
+    const started = performance.now();
+    const s = await openSlow(stack.proxyPort, PARTIAL.headers);
+    expect(parseResponses(await s.closed).responses.map((r) => r.status)).toEqual([408]);
+    // The old limit was 10 s: the new one (300 ms, checked every second) ended it.
+    expect(performance.now() - started).toBeLessThan(5_000);
+    const body = JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'hi' }] });
+    const r = await exchange(
+      stack.proxyPort,
+      `POST /v1/chat/completions HTTP/1.1\r\nHost: app\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+    );
+    expect(r.responses.map((x) => x.status)).toEqual([413]);
     expect(stack.max.stats().requests).toBe(0);
   });
 });
