@@ -78,6 +78,7 @@ export class ProxyServer {
       );
       server.on('connect', this.#onConnect);
       server.on('clientError', onClientError);
+      server.on('checkExpectation', onUnknownExpectation);
       await new Promise<void>((resolve, reject) => {
         server.once('error', (err: NodeJS.ErrnoException) =>
           reject(
@@ -193,6 +194,14 @@ function clientErrorOf(err: NodeJS.ErrnoException): BreakwaterError {
     return new BreakwaterError(ErrorCode.REQUEST_TIMEOUT, msg, 408);
   }
   return new BreakwaterError(ErrorCode.REQUEST_INVALID, `bad request: ${err.code ?? err.message}`, 400);
+}
+
+/** An `Expect` other than `100-continue`: Node's own 417 has no body. */
+function onUnknownExpectation(req: IncomingMessage, res: ServerResponse): void {
+  const msg = `unsupported expectation: ${String(req.headers.expect).slice(0, 100)}`;
+  res.shouldKeepAlive = false;
+  req.resume();
+  sendError(res, 'openai', new BreakwaterError(ErrorCode.REQUEST_INVALID, msg, 417), { connection: 'close' });
 }
 
 function onClientError(err: NodeJS.ErrnoException, socket: Socket): void {

@@ -109,6 +109,13 @@ const CASES: [string, string, number, string][] = [
     'BW_ERR_REQUEST_INVALID',
   ],
   [
+    'an Expect other than 100-continue',
+    `${CHAT}Expect: 200-ok\r\nContent-Length: ${BODY.length}\r\n\r\n${BODY}`,
+    417,
+    'BW_ERR_REQUEST_INVALID',
+  ],
+  ['the HTTP/2 preface', 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 400, 'BW_ERR_REQUEST_INVALID'],
+  [
     'two Host headers',
     'GET /v1/models HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n',
     400,
@@ -142,6 +149,22 @@ describe('hostile HTTP on the proxy listener', () => {
       expectRefused(r, status, code);
       expect(upstreamRequests(stack)).toBe(0);
       await expectNormalCallWorks(stack);
+    },
+  );
+
+  it.each(['websocket', 'h2c'])(
+    'serves an Upgrade: %s request as plain HTTP/1.1 and forwards no Upgrade',
+    async (protocol) => {
+      stack = await startStack();
+      const r = await exchange(
+        stack.proxyPort,
+        `GET /v1/models HTTP/1.1\r\nHost: app\r\nConnection: Upgrade\r\nUpgrade: ${protocol}\r\n\r\n`,
+        { responses: 1 },
+      );
+      expect(r.responses[0]!.status).toBe(200);
+      const seen = stack.max.stats().last!.headers;
+      expect(seen.upgrade).toBeUndefined();
+      expect(seen.connection ?? 'keep-alive').toMatch(/^(keep-alive|close)$/);
     },
   );
 
