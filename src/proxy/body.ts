@@ -64,7 +64,7 @@ const noop = (): void => undefined;
  * Reads an LLM call's body within `limits`: bytes (`maxRequestBody`), JSON depth and members
  * (`maxJsonDepth`, `maxJsonMembers`, counted chunk by chunk as the bytes arrive, so a hostile body
  * is refused early and never reaches `JSON.parse`), and silence (`bodyIdleTimeout`). After a
- * refusal the rest of the body is read and dropped; the caller answers and closes the connection.
+ * refusal the bytes still arriving are dropped unread; the caller answers and closes the connection.
  */
 export function readBody(req: IncomingMessage, limits: LimitsPolicy): Promise<BodyResult> {
   return new Promise((resolve) => {

@@ -53,8 +53,8 @@ export function unknownHost(authority: string): BreakwaterError {
 }
 
 /**
- * Answers a request refused before its body was used, and closes the connection: what is left of
- * the body is read and dropped, never parsed as the next request.
+ * Answers a request refused before its body was used, and closes the connection once the answer
+ * is written (Node's `connection: close`): nothing after it on the connection is read as a request.
  */
 function refuse(req: IncomingMessage, res: ServerResponse, protocol: Protocol, err: BreakwaterError): void {
   res.shouldKeepAlive = false;
