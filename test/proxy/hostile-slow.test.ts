@@ -150,4 +150,25 @@ upstreams: { max-gpu: { url: ${stack.max.url} }, ollama-cpu: { url: ${stack.olla
     expect(r.responses.map((x) => x.status)).toEqual([413]);
     expect(stack.max.stats().requests).toBe(0);
   });
+
+  it('never cuts an answer that outlasts the request limits when the request itself arrived in time', async () => {
+    stack = await startStack({
+      max: { chunkDelayMs: 150, streamChunks: 10 },
+      policy: (max, ollama) => `
+listen: { proxy: 127.0.0.1:0 }
+limits: { headersTimeout: 300ms, bodyIdleTimeout: 300ms, requestTimeout: 500ms }
+upstreams: { max-gpu: { url: ${max}, timeout: { idle: 5s } }, ollama-cpu: { url: ${ollama} } }
+`,
+    });
+    const started = performance.now();
+    const res = await fetch(`${stack.proxyUrl}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(chatBody({ stream: true })),
+    });
+    const text = await res.text();
+    expect(res.status).toBe(200);
+    expect(text.trimEnd().endsWith('data: [DONE]')).toBe(true);
+    expect(performance.now() - started).toBeGreaterThan(1_000);
+  });
 });
