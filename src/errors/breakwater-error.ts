@@ -12,8 +12,17 @@ export const ErrorCode = {
   ROUTE_NOT_FOUND: 'BW_ERR_ROUTE_NOT_FOUND',
   /** The request body exceeded `limits.maxRequestBody`. */
   BODY_TOO_LARGE: 'BW_ERR_BODY_TOO_LARGE',
-  /** The request could not be parsed (bad JSON for an LLM call, bad request target). */
+  /**
+   * The request could not be parsed or used: bad JSON for an LLM call, a bad request target or
+   * Host, a transfer coding other than chunked (501), a request Node's parser refused.
+   */
   REQUEST_INVALID: 'BW_ERR_REQUEST_INVALID',
+  /** An LLM call's JSON body exceeded `limits.maxJsonDepth` or `limits.maxJsonMembers`. */
+  BODY_TOO_COMPLEX: 'BW_ERR_BODY_TOO_COMPLEX',
+  /** The request's headers exceeded Node's 16 KiB header limit (`431`). */
+  HEADERS_TOO_LARGE: 'BW_ERR_HEADERS_TOO_LARGE',
+  /** The request did not arrive in time: `limits.headersTimeout`, `requestTimeout`, `bodyIdleTimeout`. */
+  REQUEST_TIMEOUT: 'BW_ERR_REQUEST_TIMEOUT',
   /** Every tier of the chain was skipped or failed. */
   CHAIN_EXHAUSTED: 'BW_ERR_CHAIN_EXHAUSTED',
   /** An upstream failed after the client had already received part of a stream. */

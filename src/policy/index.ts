@@ -17,6 +17,7 @@ export {
   parseSize,
 } from './units.ts';
 export { FrozenSet } from './freeze.ts';
+export { CACHE_KEY_HEADERS } from './http-fields.ts';
 export { REDACTED } from './view.ts';
 export { ReadinessMode, TierKind } from './types.ts';
 export type {

@@ -83,6 +83,7 @@ export function policyView(p: Omit<Policy, 'redacted' | 'source'>): Json {
       maxBytes: formatSize(p.cache.maxBytes),
       maxEntryBytes: formatSize(p.cache.maxEntryBytes),
       keyPrefix: p.cache.keyPrefix,
+      keyHeaders: [...p.cache.keyHeaders],
       commandTimeout: formatDuration(p.cache.commandTimeoutMs),
       breaker: breakerView(p.cache.breaker),
     },
@@ -97,7 +98,14 @@ export function policyView(p: Omit<Policy, 'redacted' | 'source'>): Json {
       quietPeriod: formatDuration(p.shutdown.quietPeriodMs),
       timeout: formatDuration(p.shutdown.timeoutMs),
     },
-    limits: { maxRequestBody: formatSize(p.limits.maxRequestBodyBytes) },
+    limits: {
+      maxRequestBody: formatSize(p.limits.maxRequestBodyBytes),
+      maxJsonDepth: p.limits.maxJsonDepth,
+      maxJsonMembers: p.limits.maxJsonMembers,
+      headersTimeout: formatDuration(p.limits.headersTimeoutMs),
+      requestTimeout: formatDuration(p.limits.requestTimeoutMs),
+      bodyIdleTimeout: formatDuration(p.limits.bodyIdleTimeoutMs),
+    },
   };
 }
 

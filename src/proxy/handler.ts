@@ -9,11 +9,10 @@ import {
   type EndpointInfo,
   type Protocol,
 } from '../protocol/index.ts';
+import type { LimitsPolicy } from '../policy/index.ts';
+import { parseJsonObject, readBody, watchBodyIdle, type BodyResult } from './body.ts';
 import type { Generation } from './generation.ts';
-import { normalizeAuthority } from './route-table.ts';
-
-/** Target of a CONNECT tunnel, by socket: its inner requests are routed to that authority. */
-export const tunnelTargets = new WeakMap<Socket, string>();
+import { targetOf } from './target.ts';
 
 /** The one place errors become HTTP answers (STYLE §3): JSON in the client's protocol. */
 export function sendError(
@@ -53,85 +52,44 @@ export function unknownHost(authority: string): BreakwaterError {
   return new BreakwaterError(ErrorCode.ROUTE_NOT_FOUND, msg, 404);
 }
 
-interface Target {
-  /** Normalized `host:port` the request was addressed to, or null. */
-  readonly authority: string | null;
-  /** True for absolute-form and tunnelled requests: only known hosts are carried. */
-  readonly captured: boolean;
-  readonly pathWithQuery: string;
-}
-
-function targetOf(req: IncomingMessage): Target | null {
-  const url = req.url ?? '/';
-  if (url.charCodeAt(0) === 0x2f /* / */) {
-    const tunnel = tunnelTargets.get(req.socket);
-    if (tunnel !== undefined) return { authority: tunnel, captured: true, pathWithQuery: url };
-    const host = req.headers.host;
-    return {
-      authority: host === undefined ? null : normalizeAuthority(host),
-      captured: false,
-      pathWithQuery: url,
-    };
-  }
-  if (url.startsWith('http://')) {
-    const slash = url.indexOf('/', 7);
-    const authority = slash === -1 ? url.slice(7) : url.slice(7, slash);
-    if (authority === '' || authority.includes('@')) return null;
-    return {
-      authority: normalizeAuthority(authority),
-      captured: true,
-      pathWithQuery: slash === -1 ? '/' : url.slice(slash),
-    };
-  }
-  return null;
-}
-
-/** The client went away before its body arrived: nothing to answer. */
-const ABORTED = Symbol('aborted');
-
 /**
- * Reads the body up to `limit` bytes; resolves null when it is larger (the caller answers 413),
- * or ABORTED when the client went away first (an expected outcome, not an error).
+ * Answers a request refused before its body was used, and closes the connection once the answer
+ * is written (Node's `connection: close`): nothing after it on the connection is read as a request.
  */
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null | typeof ABORTED> {
-  return new Promise((resolve) => {
-    const declared = Number(req.headers['content-length'] ?? -1);
-    if (declared > limit) {
-      resolve(null);
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let over = false;
-    req.on('data', (c: Buffer) => {
-      if (over) return;
-      size += c.length;
-      if (size > limit) {
-        over = true;
-        resolve(null);
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => {
-      if (!over) resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
-    });
-    req.on('error', () => resolve(ABORTED));
-    req.on('close', () => {
-      if (!req.complete) resolve(ABORTED);
-    });
-  });
+function refuse(req: IncomingMessage, res: ServerResponse, protocol: Protocol, err: BreakwaterError): void {
+  res.shouldKeepAlive = false;
+  req.resume();
+  sendError(res, protocol, err, { connection: 'close' });
 }
 
-function parseJson(body: Buffer): Record<string, unknown> | null {
-  if (body.length === 0) return null;
-  let v: unknown;
-  try {
-    v = JSON.parse(body.toString('utf8'));
-  } catch {
-    return null;
+/** The error a body that could not be used gets, or null when it was read (or the client left). */
+function bodyError(r: BodyResult, limits: LimitsPolicy): BreakwaterError | null {
+  switch (r.kind) {
+    case 'ok':
+    case 'aborted':
+      return null;
+    case 'too_large':
+      return new BreakwaterError(
+        ErrorCode.BODY_TOO_LARGE,
+        `request body larger than ${limits.maxRequestBodyBytes} bytes (limits.maxRequestBody)`,
+        413,
+      );
+    case 'too_complex':
+      return new BreakwaterError(
+        ErrorCode.BODY_TOO_COMPLEX,
+        r.limit === 'depth'
+          ? `request body nested deeper than ${limits.maxJsonDepth} levels (limits.maxJsonDepth)`
+          : `request body has more than ${limits.maxJsonMembers} JSON members (limits.maxJsonMembers)`,
+        413,
+      );
+    case 'idle':
+      return bodyIdle(limits);
   }
-  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
+}
+
+function bodyIdle(limits: LimitsPolicy): BreakwaterError {
+  const msg = `request body idle for ${limits.bodyIdleTimeoutMs} ms (limits.bodyIdleTimeout)`;
+  return new BreakwaterError(ErrorCode.REQUEST_TIMEOUT, msg, 408);
 }
 
 function noStore(req: IncomingMessage): boolean {
@@ -147,12 +105,8 @@ export async function handleRequest(
 ): Promise<void> {
   const startedAtMs = gen.chain.clock.now();
   const target = targetOf(req);
-  if (target === null) {
-    sendError(
-      res,
-      'openai',
-      new BreakwaterError(ErrorCode.REQUEST_INVALID, `unsupported request target: ${req.url ?? ''}`, 400),
-    );
+  if (target instanceof BreakwaterError) {
+    refuse(req, res, 'openai', target);
     return;
   }
   const q = target.pathWithQuery.indexOf('?');
@@ -188,23 +142,16 @@ export async function handleRequest(
     );
     return;
   }
-  const body = await readBody(req, gen.policy.limits.maxRequestBodyBytes);
-  if (body === ABORTED) return;
-  if (body === null) {
-    const limit = gen.policy.limits.maxRequestBodyBytes;
-    res.shouldKeepAlive = false;
-    req.resume();
-    sendError(
-      res,
-      protocol,
-      new BreakwaterError(ErrorCode.BODY_TOO_LARGE, `request body larger than ${limit} bytes`, 413),
-      {
-        connection: 'close',
-      },
-    );
+  const limits = gen.policy.limits;
+  const read = await readBody(req, limits);
+  const refused = bodyError(read, limits);
+  if (refused !== null) {
+    refuse(req, res, protocol, refused);
     return;
   }
-  const json = parseJson(body);
+  if (read.kind !== 'ok') return;
+  const body = read.body;
+  const json = parseJsonObject(body);
   if (json === null) {
     sendError(
       res,
@@ -220,7 +167,6 @@ export async function handleRequest(
     json,
     model: typeof json.model === 'string' ? json.model : null,
     stream: streamRequested(json, ei),
-    authorization: req.headers.authorization,
     noStore: noStore(req),
     method,
     pathWithQuery: target.pathWithQuery,
@@ -273,7 +219,13 @@ function passthrough(
     const s = up.breaker.state;
     if (s === 'open' || s === 'forced_open') continue;
     const headers = { 'x-breakwater-tier': tier.upstream, 'x-breakwater-route': routeName };
+    const limits = gen.policy.limits;
+    // A pass-through body streams to the upstream as it comes; a silent one is cut all the same.
+    const disarm = watchBodyIdle(req, limits.bodyIdleTimeoutMs, () =>
+      refuse(req, res, protocol, bodyIdle(limits)),
+    );
     gen.passthrough.forward(req, res, up, pathWithQuery, headers, (err) => {
+      disarm();
       const msg = `pass-through to ${tier.upstream} failed: ${err.message}`;
       sendError(res, protocol, new BreakwaterError(ErrorCode.CHAIN_EXHAUSTED, msg, 502), headers);
     });

@@ -2,12 +2,18 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import { BreakwaterError, ErrorCode } from '../errors/index.ts';
 import type { Logger } from '../log/index.ts';
-import type { ListenAddress } from '../policy/index.ts';
+import type { LimitsPolicy, ListenAddress } from '../policy/index.ts';
 import { errorEvent } from '../protocol/index.ts';
 import { openStreams } from '../upstream/index.ts';
 import type { Generation } from './generation.ts';
-import { handleRequest, sendError, sendSocketError, tunnelTargets, unknownHost } from './handler.ts';
-import { normalizeAuthority } from './route-table.ts';
+import { parseAuthority } from './authority.ts';
+import { handleRequest, sendError, sendSocketError, unknownHost } from './handler.ts';
+import { tunnelTargets } from './target.ts';
+
+/** Node's default, set explicitly so the documented bound holds whatever `--max-http-header-size` says. */
+const MAX_HEADER_BYTES = 16 * 1024;
+/** How often Node checks `headersTimeout` and `requestTimeout` (its default is 30 s). */
+const TIMEOUT_CHECK_MS = 1_000;
 
 /**
  * The public listener(s) the application's LLM calls reach: origin-form, absolute-form
@@ -40,6 +46,7 @@ export class ProxyServer {
 
   setGeneration(gen: Generation): void {
     this.#gen = gen;
+    for (const s of this.#servers) applyTimeouts(s, gen.policy.limits);
   }
 
   /** Requests in flight now. */
@@ -56,9 +63,22 @@ export class ProxyServer {
   async listen(addresses: readonly ListenAddress[]): Promise<AddressInfo[]> {
     const bound: AddressInfo[] = [];
     for (const a of addresses) {
-      const server = createServer({ keepAliveTimeout: 65_000 }, this.#onRequest);
+      const limits = this.#gen.policy.limits;
+      const server = createServer(
+        {
+          keepAliveTimeout: 65_000,
+          maxHeaderSize: MAX_HEADER_BYTES,
+          headersTimeout: limits.headersTimeoutMs,
+          requestTimeout: limits.requestTimeoutMs,
+          connectionsCheckingInterval: TIMEOUT_CHECK_MS,
+          // Node's own answer to a missing Host has no body: targetOf gives the JSON one.
+          requireHostHeader: false,
+        },
+        this.#onRequest,
+      );
       server.on('connect', this.#onConnect);
       server.on('clientError', onClientError);
+      server.on('checkExpectation', onUnknownExpectation);
       await new Promise<void>((resolve, reject) => {
         server.once('error', (err: NodeJS.ErrnoException) =>
           reject(
@@ -139,7 +159,13 @@ export class ProxyServer {
   };
 
   readonly #onConnect = (req: IncomingMessage, socket: Socket, head: Buffer): void => {
-    const authority = normalizeAuthority(req.url ?? '');
+    // CONNECT takes authority-form only: host and port (RFC 9110 §9.3.6).
+    const authority = parseAuthority(req.url ?? '', true);
+    if (authority === null) {
+      const msg = `invalid CONNECT target: ${(req.url ?? '').slice(0, 200)}`;
+      sendSocketError(socket, new BreakwaterError(ErrorCode.REQUEST_INVALID, msg, 400));
+      return;
+    }
     if (!this.#gen.routes.isKnownAuthority(authority)) {
       sendSocketError(socket, unknownHost(authority));
       return;
@@ -152,13 +178,38 @@ export class ProxyServer {
   };
 }
 
+function applyTimeouts(server: Server, limits: LimitsPolicy): void {
+  server.headersTimeout = limits.headersTimeoutMs;
+  server.requestTimeout = limits.requestTimeoutMs;
+}
+
+/** What a request Node's parser refused, or one that timed out, gets: Node's statuses, JSON bodies. */
+function clientErrorOf(err: NodeJS.ErrnoException): BreakwaterError {
+  if (err.code === 'HPE_HEADER_OVERFLOW') {
+    const msg = `request headers larger than ${MAX_HEADER_BYTES} bytes`;
+    return new BreakwaterError(ErrorCode.HEADERS_TOO_LARGE, msg, 431);
+  }
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+    const msg = 'request not received in time (limits.headersTimeout, limits.requestTimeout)';
+    return new BreakwaterError(ErrorCode.REQUEST_TIMEOUT, msg, 408);
+  }
+  return new BreakwaterError(ErrorCode.REQUEST_INVALID, `bad request: ${err.code ?? err.message}`, 400);
+}
+
+/** An `Expect` other than `100-continue`: Node's own 417 has no body. */
+function onUnknownExpectation(req: IncomingMessage, res: ServerResponse): void {
+  const msg = `unsupported expectation: ${String(req.headers.expect).slice(0, 100)}`;
+  res.shouldKeepAlive = false;
+  req.resume();
+  sendError(res, 'openai', new BreakwaterError(ErrorCode.REQUEST_INVALID, msg, 417), { connection: 'close' });
+}
+
 function onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
-  if (err.code === 'ECONNRESET' || !socket.writable) {
+  // A response under way cannot be followed by another one: close (as Node's default handler does).
+  const current = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+  if (err.code === 'ECONNRESET' || !socket.writable || current?.headersSent === true) {
     socket.destroy();
     return;
   }
-  sendSocketError(
-    socket,
-    new BreakwaterError(ErrorCode.REQUEST_INVALID, `bad request: ${err.code ?? err.message}`, 400),
-  );
+  sendSocketError(socket, clientErrorOf(err));
 }

@@ -3,5 +3,10 @@ export { openStreams } from './call-types.ts';
 export type { CallOutcome, CallRequest, RecordedAnswer } from './call-types.ts';
 export { UpstreamRuntime, UpstreamSet } from './runtime.ts';
 export type { UpstreamSetOptions } from './runtime.ts';
-export { clientResponseHeaders, upstreamRequestHeaders } from './headers.ts';
+export {
+  clientResponseHeaders,
+  passthroughResponseHeaders,
+  stripPassthroughRequestHeaders,
+  upstreamRequestHeaders,
+} from './headers.ts';
 export { dnsLookup } from './resolver.ts';

@@ -1,0 +1,117 @@
+import type { IncomingMessage } from 'node:http';
+import type { LimitsPolicy } from '../policy/index.ts';
+import { JsonScanner, type JsonLimit } from './json-scan.ts';
+
+/** How reading an LLM call's body ended: expected outcomes, not errors. */
+export type BodyResult =
+  | { readonly kind: 'ok'; readonly body: Buffer }
+  /** Larger than `limits.maxRequestBody`. */
+  | { readonly kind: 'too_large' }
+  /** Deeper than `limits.maxJsonDepth`, or more members than `limits.maxJsonMembers`. */
+  | { readonly kind: 'too_complex'; readonly limit: JsonLimit }
+  /** No byte for `limits.bodyIdleTimeout`. */
+  | { readonly kind: 'idle' }
+  /** The client went away first: nothing to answer. */
+  | { readonly kind: 'aborted' };
+
+const TOO_LARGE: BodyResult = { kind: 'too_large' };
+const IDLE: BodyResult = { kind: 'idle' };
+const ABORTED: BodyResult = { kind: 'aborted' };
+
+interface IdleWatch {
+  readonly req: IncomingMessage;
+  readonly ms: number;
+  readonly onIdle: () => void;
+  readonly disarm: () => void;
+  armed: boolean;
+  done: boolean;
+}
+
+function arm(w: IdleWatch): void {
+  if (w.done || w.req.complete || w.req.socket === null) return;
+  w.armed = true;
+  w.req.on('timeout', w.onIdle);
+  w.req.on('end', w.disarm);
+  // The socket's own idle timer (what Node's keep-alive timeout uses): no timer object per call.
+  w.req.socket.setTimeout(w.ms);
+}
+
+/**
+ * Calls `onIdle` when a request body in progress stays silent for `ms` (`limits.bodyIdleTimeout`;
+ * 0 = never). Armed after the current I/O turn, and only when the body is still incomplete then:
+ * a body that came with its headers costs nothing. Disarmed when the body ends; returns the
+ * disarm function for an earlier end (a refusal).
+ */
+export function watchBodyIdle(req: IncomingMessage, ms: number, onIdle: () => void): () => void {
+  if (ms <= 0 || req.complete) return noop;
+  const disarm = (): void => {
+    w.done = true;
+    if (!w.armed) return;
+    w.armed = false;
+    req.off('timeout', onIdle);
+    req.off('end', disarm);
+    // Back to the server's default for a request in progress (server.timeout: none).
+    req.socket?.setTimeout(0);
+  };
+  const w: IdleWatch = { req, ms, onIdle, disarm, armed: false, done: false };
+  process.nextTick(arm, w);
+  return disarm;
+}
+
+const noop = (): void => undefined;
+
+/**
+ * Reads an LLM call's body within `limits`: bytes (`maxRequestBody`), JSON depth and members
+ * (`maxJsonDepth`, `maxJsonMembers`, counted chunk by chunk as the bytes arrive, so a hostile body
+ * is refused early and never reaches `JSON.parse`), and silence (`bodyIdleTimeout`). After a
+ * refusal the bytes still arriving are dropped unread; the caller answers and closes the connection.
+ */
+export function readBody(req: IncomingMessage, limits: LimitsPolicy): Promise<BodyResult> {
+  return new Promise((resolve) => {
+    const limit = limits.maxRequestBodyBytes;
+    const declared = Number(req.headers['content-length'] ?? -1);
+    if (declared > limit) {
+      resolve(TOO_LARGE);
+      return;
+    }
+    const scanner = new JsonScanner(limits.maxJsonDepth, limits.maxJsonMembers);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let settled = false;
+    const settle = (r: BodyResult): void => {
+      if (settled) return;
+      settled = true;
+      disarm();
+      chunks.length = 0;
+      resolve(r);
+    };
+    const disarm = watchBodyIdle(req, limits.bodyIdleTimeoutMs, () => settle(IDLE));
+    req.on('data', (c: Buffer) => {
+      if (settled) return;
+      size += c.length;
+      if (size > limit) return settle(TOO_LARGE);
+      const over = scanner.push(c);
+      if (over !== null) return settle({ kind: 'too_complex', limit: over });
+      chunks.push(c);
+    });
+    req.on('end', () =>
+      settle({ kind: 'ok', body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size) }),
+    );
+    req.on('error', () => settle(ABORTED));
+    req.on('close', () => {
+      if (!req.complete) settle(ABORTED);
+    });
+  });
+}
+
+/** The body as a JSON object, or null when it is empty, not JSON, or not an object. */
+export function parseJsonObject(body: Buffer): Record<string, unknown> | null {
+  if (body.length === 0) return null;
+  let v: unknown;
+  try {
+    v = JSON.parse(body.toString('utf8'));
+  } catch {
+    return null;
+  }
+  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
+}
