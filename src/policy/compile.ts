@@ -116,7 +116,11 @@ export function compile(doc: PolicyDocument, source: PolicySource): Omit<Policy,
       quietPeriodMs: doc.shutdown.quietPeriod,
       timeoutMs: doc.shutdown.timeout,
     },
-    limits: { maxRequestBodyBytes: doc.limits.maxRequestBody },
+    limits: {
+      maxRequestBodyBytes: doc.limits.maxRequestBody,
+      maxResponseBodyBytes: doc.limits.maxResponseBody,
+      maxStreamLineBytes: doc.limits.maxStreamLine,
+    },
     resolver: doc.resolver,
   };
 }

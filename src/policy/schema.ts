@@ -180,7 +180,11 @@ export const policySchema = strict(
       quietPeriod: withDefault(duration, '1s'),
       timeout: withDefault(duration, '25s'),
     }),
-    limits: section({ maxRequestBody: withDefault(size, '8MiB') }),
+    limits: section({
+      maxRequestBody: withDefault(size, '8MiB'),
+      maxResponseBody: withDefault(size, '32MiB'),
+      maxStreamLine: withDefault(size, '1MiB'),
+    }),
     resolver: withDefault(oneOf(['system', 'dns']), 'system'),
   },
   'expected a policy mapping (with at least "upstreams")',

@@ -223,4 +223,14 @@ export interface ShutdownPolicy {
 export interface LimitsPolicy {
   /** Largest request body buffered for replay; above → 413. Default 8 MiB. */
   readonly maxRequestBodyBytes: number;
+  /**
+   * Largest upstream answer that is not a stream, held whole until it is complete (its first
+   * token); above it the tier fails. Default 32 MiB (docs/policy.md#limits).
+   */
+  readonly maxResponseBodyBytes: number;
+  /**
+   * Longest SSE event or NDJSON line of an upstream stream, its line end(s) included; above it
+   * the tier fails. Default 1 MiB.
+   */
+  readonly maxStreamLineBytes: number;
 }

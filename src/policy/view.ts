@@ -97,7 +97,11 @@ export function policyView(p: Omit<Policy, 'redacted' | 'source'>): Json {
       quietPeriod: formatDuration(p.shutdown.quietPeriodMs),
       timeout: formatDuration(p.shutdown.timeoutMs),
     },
-    limits: { maxRequestBody: formatSize(p.limits.maxRequestBodyBytes) },
+    limits: {
+      maxRequestBody: formatSize(p.limits.maxRequestBodyBytes),
+      maxResponseBody: formatSize(p.limits.maxResponseBodyBytes),
+      maxStreamLine: formatSize(p.limits.maxStreamLineBytes),
+    },
   };
 }
 

@@ -3,7 +3,7 @@ import type { LookupFunction } from 'node:net';
 import type { Pool as UndiciPool, buildConnector as BuildConnector } from 'undici';
 import { CircuitBreaker, type Transition } from '../breaker/index.ts';
 import type { Clock } from '../clock/index.ts';
-import type { Policy, UpstreamPolicy } from '../policy/index.ts';
+import type { LimitsPolicy, Policy, UpstreamPolicy } from '../policy/index.ts';
 import { skipUnaskedContinue } from './interim.ts';
 import { dnsLookup } from './resolver.ts';
 
@@ -25,13 +25,16 @@ export class UpstreamRuntime {
   inflight: number;
   /** Names of the tier's own headers, precomputed. */
   headerNames: ReadonlySet<string>;
+  /** The policy's `limits` (response body and stream line caps). */
+  limits: LimitsPolicy;
 
-  constructor(policy: UpstreamPolicy, pool: Pool, breaker: CircuitBreaker) {
+  constructor(policy: UpstreamPolicy, pool: Pool, breaker: CircuitBreaker, limits: LimitsPolicy) {
     this.policy = policy;
     this.pool = pool;
     this.breaker = breaker;
     this.inflight = 0;
     this.headerNames = new Set(Object.keys(policy.headers));
+    this.limits = limits;
   }
 }
 
@@ -93,6 +96,7 @@ export class UpstreamSet {
         old.breaker.setPolicy(u.breaker);
         old.policy = u;
         old.headerNames = new Set(Object.keys(u.headers));
+        old.limits = policy.limits;
         runtime = old;
       } else {
         const breaker =
@@ -103,7 +107,7 @@ export class UpstreamSet {
             ...(options.random ? { random: options.random } : {}),
           });
         if (old !== undefined) breaker.setPolicy(u.breaker);
-        runtime = new UpstreamRuntime(u, createPool(u, lookup), breaker);
+        runtime = new UpstreamRuntime(u, createPool(u, lookup), breaker, policy.limits);
       }
       byName.set(u.name, runtime);
       keys.set(u.name, key);

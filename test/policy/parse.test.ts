@@ -43,7 +43,11 @@ describe('parsePolicy', () => {
     expect(p.resolver).toBe('system');
     expect(p.readiness).toBe('any-upstream');
     expect(p.shutdown).toEqual({ drainDelayMs: 5_000, quietPeriodMs: 1_000, timeoutMs: 25_000 });
-    expect(p.limits).toEqual({ maxRequestBodyBytes: 8 * 1024 * 1024 });
+    expect(p.limits).toEqual({
+      maxRequestBodyBytes: 8 * 1024 * 1024,
+      maxResponseBodyBytes: 32 * 1024 * 1024,
+      maxStreamLineBytes: 1024 * 1024,
+    });
     expect(p.upstreams.map((u) => u.name)).toEqual(['max-gpu', 'ollama-cpu']);
     const max = p.upstreams[0]!;
     expect({ ...max, failOn: [...max.failOn] }).toEqual({

@@ -1,0 +1,159 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  MiB,
+  chat,
+  guard,
+  ollamaChat,
+  pour,
+  rawUpstream,
+  sseEvent,
+  type Guard,
+  type Upstream,
+} from './helpers.ts';
+
+let up: Upstream | null = null;
+let g: Guard | null = null;
+afterEach(async () => {
+  await g?.close();
+  await up?.close();
+  g = up = null;
+});
+
+const SSE_HEAD = 'HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n';
+const NDJSON_HEAD = 'HTTP/1.1 200 OK\r\ncontent-type: application/x-ndjson\r\nconnection: close\r\n\r\n';
+
+/** The data payloads of an SSE body, in order. */
+function payloads(body: string): string[] {
+  return body
+    .split('\n\n')
+    .filter((e) => e.startsWith('data: '))
+    .map((e) => e.slice('data: '.length));
+}
+
+/** GETs /healthz/live over and over until `until` settles; resolves with the slowest answer in ms. */
+async function slowestLive(
+  healthUrl: string,
+  until: Promise<unknown>,
+): Promise<{ max: number; count: number }> {
+  let done = false;
+  void until.finally(() => (done = true));
+  let max = 0;
+  let count = 0;
+  while (!done) {
+    const t0 = performance.now();
+    const res = await fetch(`${healthUrl}/healthz/live`);
+    await res.text();
+    expect(res.status).toBe(200);
+    max = Math.max(max, performance.now() - t0);
+    count++;
+  }
+  return { max, count };
+}
+
+describe('an upstream stream line', () => {
+  it('ends the stream with an error event when a 50 MiB line follows the first event, the loop responsive', async () => {
+    let sent: Promise<number> | null = null;
+    up = await rawUpstream((s) => {
+      s.write(SSE_HEAD + sseEvent('Hello'));
+      s.write('data: {"choices":[{"delta":{"content":"');
+      sent = pour(s, Buffer.alloc(64 * 1024, 'x'), 800); // 50 MiB, no line end
+    });
+    g = await guard(up.url);
+    const res = await chat(g.proxyUrl, true);
+    expect(res.headers.get('x-breakwater-tier')).toBe('hostile');
+    const text = res.text();
+    const live = await slowestLive(g.healthUrl, text);
+    const events = payloads(await text);
+    expect(events).toHaveLength(2);
+    expect(JSON.parse(events[0]!).choices[0].delta.content).toBe('Hello');
+    const error = JSON.parse(events[1]!).error;
+    expect(error.code).toBe('BW_ERR_STREAM_INTERRUPTED');
+    expect(error.message).toContain('stream line over limits.maxStreamLine (1048576 bytes)');
+    expect(await text).not.toContain('[DONE]');
+    expect(g.breaker()).toMatchObject({ total_failures: 1, last_failure: { kind: 'too_large' } });
+    expect(await sent!).toBeLessThan(40 * MiB);
+    expect(live.count).toBeGreaterThan(0);
+    expect(live.max).toBeLessThan(100);
+  });
+
+  it('ends an NDJSON stream with an Ollama error record when a line passes maxStreamLine', async () => {
+    up = await rawUpstream((s) => {
+      s.write(NDJSON_HEAD + '{"message":{"role":"assistant","content":"Hi"},"done":false}\n');
+      void pour(s, Buffer.alloc(64 * 1024, 'x'), 64);
+    });
+    g = await guard(up.url, 'maxStreamLine: 256KiB');
+    const res = await ollamaChat(g.proxyUrl);
+    expect(res.headers.get('x-breakwater-tier')).toBe('hostile');
+    const lines = (await res.text()).trim().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(JSON.parse(lines[0]!).message.content).toBe('Hi');
+    expect(JSON.parse(lines[1]!).error).toContain('stream line over limits.maxStreamLine (262144 bytes)');
+    expect(lines.some((l) => l.includes('"done":true'))).toBe(false);
+  });
+
+  it('moves on to the next tier when the first event is already too long', async () => {
+    up = await rawUpstream((s) => {
+      s.write(SSE_HEAD);
+      void pour(s, Buffer.alloc(64 * 1024, 'x'), 64);
+    });
+    g = await guard(up.url, 'maxStreamLine: 64KiB');
+    const res = await chat(g.proxyUrl, true);
+    expect(res.headers.get('x-breakwater-tier')).toBe('degraded');
+    expect(res.headers.get('x-breakwater-skipped')).toBe('hostile=too_large');
+    expect(await res.text()).toContain('[DONE]');
+  });
+
+  it('passes an event of exactly maxStreamLine bytes and refuses one byte more', async () => {
+    const limit = 4096;
+    /** An event of `size` bytes, its blank line included. */
+    const event = (size: number): string => {
+      const shell = sseEvent('');
+      return shell.replace('"content":""', `"content":"${'y'.repeat(size - shell.length)}"`);
+    };
+    expect(Buffer.byteLength(event(limit))).toBe(limit);
+    for (const [size, tier] of [
+      [limit, 'hostile'],
+      [limit + 1, 'degraded'],
+    ] as const) {
+      up = await rawUpstream((s) => s.end(SSE_HEAD + event(size) + 'data: [DONE]\n\n'));
+      g = await guard(up.url, `maxStreamLine: ${limit}B`);
+      const res = await chat(g.proxyUrl, true);
+      expect(res.headers.get('x-breakwater-tier')).toBe(tier);
+      await res.text();
+      await g.close();
+      await up.close();
+      g = up = null;
+    }
+  });
+});
+
+describe('invalid UTF-8 in a stream', () => {
+  const bad = Buffer.concat([
+    Buffer.from('data: {"choices":[{"delta":{"content":"'),
+    Buffer.from([0xc3, 0x28]),
+    Buffer.from('"}}]}\n\n'),
+  ]);
+
+  it('ends the stream with an error event when an event after the first is not UTF-8', async () => {
+    up = await rawUpstream((s) => {
+      s.write(SSE_HEAD + sseEvent('Hello'));
+      setImmediate(() => s.end(Buffer.concat([bad, Buffer.from('data: [DONE]\n\n')])));
+    });
+    g = await guard(up.url);
+    const res = await chat(g.proxyUrl, true);
+    const events = payloads(await res.text());
+    expect(res.headers.get('x-breakwater-tier')).toBe('hostile');
+    expect(events.at(-1)).not.toBe('[DONE]');
+    expect(JSON.parse(events.at(-1)!).error.message).toContain('not valid UTF-8');
+    expect(g.breaker()).toMatchObject({ total_failures: 1, last_failure: { kind: 'malformed' } });
+  });
+
+  it('moves on to the next tier when the first event is not UTF-8', async () => {
+    up = await rawUpstream((s) => s.end(Buffer.concat([Buffer.from(SSE_HEAD), bad])));
+    g = await guard(up.url);
+    const res = await chat(g.proxyUrl, true);
+    expect(res.headers.get('x-breakwater-tier')).toBe('degraded');
+    expect(res.headers.get('x-breakwater-skipped')).toBe('hostile=malformed');
+    await res.text();
+  });
+});
