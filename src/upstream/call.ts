@@ -57,6 +57,8 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
   #idleTimer: TimerHandle | null;
   #totalTimer: TimerHandle | null;
   #lastChunkAtMs: number;
+  /** When the client last stopped taking bytes (its writes backed up); -1 while it drains. */
+  #pausedAtMs: number;
   #settled: boolean;
   /** Assistant text sent so far (resumable calls only); null once a tool call makes it not resumable. */
   #partial: string | null;
@@ -99,6 +101,7 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
     this.#idleTimer = null;
     this.#totalTimer = null;
     this.#lastChunkAtMs = 0;
+    this.#pausedAtMs = -1;
     this.#settled = false;
     this.#out = null;
     this.#drainListener = null;
@@ -330,7 +333,10 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
     if (this.#res.writableEnded) return;
     if (this.#drainListener === null) this.#armStream();
     const ok = this.#res.write(out.length === 1 ? out[0]! : Buffer.concat(out));
-    if (!ok && this.#controller !== null && !this.#controller.paused) this.#controller.pause();
+    if (!ok && this.#controller !== null && !this.#controller.paused) {
+      this.#controller.pause();
+      this.#pausedAtMs = this.#clock.now();
+    }
   }
 
   /**
@@ -342,7 +348,11 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
       openStreams.set(this.#res, { framing: this.#framing!, protocol: this.#req.protocol });
     }
     this.#drainListener = () => {
-      if (this.#controller?.paused === true) this.#controller.resume();
+      if (this.#controller?.paused !== true) return;
+      // The upstream was held back by us: its idle gap starts again now.
+      this.#pausedAtMs = -1;
+      this.#lastChunkAtMs = this.#clock.now();
+      this.#controller.resume();
     };
     this.#res.on('drain', this.#drainListener);
     this.#idleCheck = () => this.#onIdleCheck();
@@ -477,8 +487,18 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
     this.#idleTimer = null;
     if (this.#settled) return;
     const idleMs = this.#up.policy.timeouts.idleMs;
-    const waited = this.#clock.now() - this.#lastChunkAtMs;
-    if (waited >= idleMs && this.#controller?.paused !== true) {
+    const now = this.#clock.now();
+    const clientStalled = this.#controller?.paused === true;
+    // While the client takes nothing, the gap is the client's: it is bounded by `timeout.idle`
+    // too, without blaming the upstream (docs/policy.md, `timeout.idle`).
+    const waited = now - (clientStalled ? this.#pausedAtMs : this.#lastChunkAtMs);
+    if (waited >= idleMs && clientStalled) {
+      this.#finish({ kind: 'client_gone' });
+      this.#controller?.abort(new Error(`client read nothing for ${waited}ms`));
+      this.#res.destroy();
+      return;
+    }
+    if (waited >= idleMs) {
       this.#fail({ kind: FailureKind.IDLE_TIMEOUT, message: `stream idle for ${waited}ms` });
       return;
     }

@@ -1,3 +1,4 @@
+import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   MiB,
@@ -13,10 +14,12 @@ import {
 
 let up: Upstream | null = null;
 let g: Guard | null = null;
+let client: Socket | null = null;
 afterEach(async () => {
+  client?.destroy();
   await g?.close();
   await up?.close();
-  g = up = null;
+  g = up = client = null;
 });
 
 const SSE_HEAD = 'HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n';
@@ -155,5 +158,44 @@ describe('invalid UTF-8 in a stream', () => {
     expect(res.headers.get('x-breakwater-tier')).toBe('degraded');
     expect(res.headers.get('x-breakwater-skipped')).toBe('hostile=malformed');
     await res.text();
+  });
+});
+
+describe('a client that stops reading a stream', () => {
+  it('holds the upstream back, then ends both after timeout.idle without blaming the upstream', async () => {
+    let blocked: () => void = () => undefined;
+    const upstreamBlocked = new Promise<void>((resolve) => (blocked = resolve));
+    let upstreamClosed: Promise<number> | null = null;
+    const piece = Buffer.from(sseEvent('x'.repeat(1000)));
+    up = await rawUpstream((s) => {
+      s.write(SSE_HEAD);
+      // 512 MiB offered: far more than every socket buffer on the way can hold. Blocked for good
+      // once a write waits 500 ms for its drain: the sidecar stopped reading.
+      upstreamClosed = pour(s, piece, Math.ceil((512 * MiB) / piece.length), blocked);
+    });
+    g = await guard(up.url, '', '2s');
+    const before = process.memoryUsage().arrayBuffers;
+    const body = JSON.stringify({ model: 'm', messages: [], stream: true });
+    const sock = connect(g.proxyPort, '127.0.0.1');
+    client = sock;
+    sock.on('error', () => undefined);
+    sock.write(
+      `POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`,
+    );
+    await new Promise<void>((resolve) => sock.once('data', () => resolve()));
+    sock.pause();
+    await upstreamBlocked;
+    const held = process.memoryUsage().arrayBuffers - before;
+    g.clock.advance(2_000);
+    const written = await upstreamClosed!;
+    // The client learns of the close once it reads again: what it has ends without [DONE].
+    let tail = '';
+    sock.on('data', (c: Buffer) => (tail = (tail + c.toString('latin1')).slice(-64)));
+    sock.resume();
+    await new Promise<void>((resolve) => sock.on('close', () => resolve()));
+    expect(tail).not.toContain('[DONE]');
+    expect(written).toBeLessThan(256 * MiB);
+    expect(held).toBeLessThan(64 * MiB);
+    expect(g.breaker()).toMatchObject({ total_failures: 0, total_successes: 0 });
   });
 });
