@@ -86,6 +86,8 @@ function compileLimits(l: PolicyDocument['limits']): LimitsPolicy {
     maxRequestBodyBytes: l.maxRequestBody,
     maxJsonDepth: l.maxJsonDepth,
     maxJsonMembers: l.maxJsonMembers,
+    maxResponseBodyBytes: l.maxResponseBody,
+    maxStreamLineBytes: l.maxStreamLine,
     // Node refuses a headers timeout above the request timeout: the whole request bounds its headers.
     headersTimeoutMs:
       l.requestTimeout > 0 && l.headersTimeout > l.requestTimeout ? l.requestTimeout : l.headersTimeout,

@@ -188,6 +188,8 @@ export const policySchema = strict(
       headersTimeout: withDefault(duration, '10s'),
       requestTimeout: withDefault(duration, '5m'),
       bodyIdleTimeout: withDefault(duration, '30s'),
+      maxResponseBody: withDefault(size, '32MiB'),
+      maxStreamLine: withDefault(size, '1MiB'),
     }),
     resolver: withDefault(oneOf(['system', 'dns']), 'system'),
   },

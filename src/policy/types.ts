@@ -244,4 +244,14 @@ export interface LimitsPolicy {
   readonly requestTimeoutMs: number;
   /** Longest silence while a request body is arriving; then 408. 0 = none. Default 30 s. */
   readonly bodyIdleTimeoutMs: number;
+  /**
+   * Largest upstream answer that is not a stream, held whole until it is complete (its first
+   * token); above it the tier fails. Default 32 MiB (docs/policy.md#limits).
+   */
+  readonly maxResponseBodyBytes: number;
+  /**
+   * Longest SSE event or NDJSON line of an upstream stream, its line end(s) included; above it
+   * the tier fails. Default 1 MiB.
+   */
+  readonly maxStreamLineBytes: number;
 }

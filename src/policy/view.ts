@@ -105,6 +105,8 @@ export function policyView(p: Omit<Policy, 'redacted' | 'source'>): Json {
       headersTimeout: formatDuration(p.limits.headersTimeoutMs),
       requestTimeout: formatDuration(p.limits.requestTimeoutMs),
       bodyIdleTimeout: formatDuration(p.limits.bodyIdleTimeoutMs),
+      maxResponseBody: formatSize(p.limits.maxResponseBodyBytes),
+      maxStreamLine: formatSize(p.limits.maxStreamLineBytes),
     },
   };
 }

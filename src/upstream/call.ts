@@ -1,22 +1,25 @@
+import { isUtf8 } from 'node:buffer';
 import type { ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { FailureKind, type Failure } from '../breaker/index.ts';
 import type { Clock, TimerHandle } from '../clock/index.ts';
 import { ErrorCode } from '../errors/index.ts';
 import {
+  EVENT_TOO_LONG,
   EventKind,
+  EventSplitter,
   Framing,
   classifyEvent,
   errorEvent,
   fastScan,
-  lastBoundary,
+  firstInvalidEvent,
   normalizeErrorBody,
   splitEvents,
 } from '../protocol/index.ts';
 import { clientResponseHeaders, upstreamRequestHeaders } from './headers.ts';
 import type { UpstreamRuntime } from './runtime.ts';
 import { openStreams, type CallOutcome, type CallRequest, type RecordedAnswer } from './call-types.ts';
-import { assistantPiece, classifyError, framingOf } from './classify.ts';
+import { assistantPiece, bodyTooLarge, classifyError, framingOf, headProblem } from './classify.ts';
 
 const Mode = { PENDING: 0, WHOLE: 1, STREAM: 2, DISCARD: 3, DONE: 4 } as const;
 type Mode = (typeof Mode)[keyof typeof Mode];
@@ -44,7 +47,8 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
   #headers: Record<string, string | string[] | undefined> | null;
   #framing: Framing | null;
   #chunks: Buffer[] | null;
-  #pending: Buffer | null;
+  #bodyBytes: number;
+  #splitter: EventSplitter | null;
   #committed: boolean;
   #sawDone: boolean;
   #record: Buffer[] | null;
@@ -53,6 +57,8 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
   #idleTimer: TimerHandle | null;
   #totalTimer: TimerHandle | null;
   #lastChunkAtMs: number;
+  /** When the client last stopped taking bytes (its writes backed up); -1 while it drains. */
+  #pausedAtMs: number;
   #settled: boolean;
   /** Assistant text sent so far (resumable calls only); null once a tool call makes it not resumable. */
   #partial: string | null;
@@ -85,7 +91,8 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
     this.#headers = null;
     this.#framing = null;
     this.#chunks = null;
-    this.#pending = null;
+    this.#bodyBytes = 0;
+    this.#splitter = null;
     this.#committed = false;
     this.#sawDone = false;
     this.#record = null;
@@ -94,6 +101,7 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
     this.#idleTimer = null;
     this.#totalTimer = null;
     this.#lastChunkAtMs = 0;
+    this.#pausedAtMs = -1;
     this.#settled = false;
     this.#out = null;
     this.#drainListener = null;
@@ -146,6 +154,11 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
       return;
     }
     this.#framing = statusCode < 300 ? framingOf(headers['content-type']) : null;
+    const problem = headProblem(statusCode, headers, this.#framing, this.#up.limits.maxResponseBodyBytes);
+    if (problem !== null) {
+      this.#fail(problem);
+      return;
+    }
     if (this.#framing === null && this.#req.continueFrom !== null) {
       // A whole answer cannot be spliced into a stream the client is already reading.
       this.#fail({
@@ -159,13 +172,17 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
       this.#chunks = [];
     } else {
       this.#mode = Mode.STREAM;
+      this.#splitter = new EventSplitter(this.#framing, this.#up.limits.maxStreamLineBytes);
       if (this.#req.recordLimitBytes > 0) this.#record = [];
     }
   }
 
   onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
     if (this.#mode === Mode.WHOLE) {
-      this.#chunks!.push(chunk);
+      this.#bodyBytes += chunk.length;
+      const max = this.#up.limits.maxResponseBodyBytes;
+      if (this.#bodyBytes > max) this.#fail({ kind: FailureKind.TOO_LARGE, message: bodyTooLarge(max) });
+      else this.#chunks!.push(chunk);
       return;
     }
     if (this.#mode !== Mode.STREAM) return;
@@ -175,14 +192,17 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
       if (this.#recordBytes > this.#req.recordLimitBytes) this.#record = null;
       else this.#record.push(chunk);
     }
-    const buf = this.#pending === null ? chunk : Buffer.concat([this.#pending, chunk]);
-    const end = lastBoundary(this.#framing!, buf);
-    if (end === 0) {
-      this.#pending = buf;
+    const events = this.#splitter!.push(chunk);
+    if (events === null) return;
+    if (events === EVENT_TOO_LONG) {
+      const max = this.#up.limits.maxStreamLineBytes;
+      this.#fail({
+        kind: FailureKind.TOO_LARGE,
+        message: `stream line over limits.maxStreamLine (${max} bytes)`,
+      });
       return;
     }
-    this.#pending = end === buf.length ? null : buf.subarray(end);
-    this.#forward(buf.subarray(0, end));
+    this.#forward(events);
   }
 
   onResponseEnd(): void {
@@ -191,10 +211,9 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
       return;
     }
     if (this.#mode !== Mode.STREAM) return;
-    if (this.#pending !== null) {
-      // A last event without its terminating blank line / newline still counts.
-      const rest = this.#pending;
-      this.#pending = null;
+    // A last event without its terminating blank line / newline still counts.
+    const rest = this.#splitter!.end();
+    if (rest !== null) {
       this.#forward(rest);
       if (this.#settled) return;
     }
@@ -217,6 +236,13 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
   /** Classifies complete events and writes them to the client (committing on the first). */
   #forward(slice: Buffer): void {
     const framing = this.#framing!;
+    if (!isUtf8(slice)) {
+      // The events before the bad one are relayed as usual, then the stream fails.
+      const bad = firstInvalidEvent(framing, slice);
+      if (bad > 0) this.#forward(slice.subarray(0, bad));
+      this.#fail({ kind: FailureKind.MALFORMED, message: 'malformed event: not valid UTF-8' });
+      return;
+    }
     if (this.#partial === null) {
       const fast = fastScan(framing, slice);
       if (fast !== null) {
@@ -307,7 +333,10 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
     if (this.#res.writableEnded) return;
     if (this.#drainListener === null) this.#armStream();
     const ok = this.#res.write(out.length === 1 ? out[0]! : Buffer.concat(out));
-    if (!ok && this.#controller !== null && !this.#controller.paused) this.#controller.pause();
+    if (!ok && this.#controller !== null && !this.#controller.paused) {
+      this.#controller.pause();
+      this.#pausedAtMs = this.#clock.now();
+    }
   }
 
   /**
@@ -319,7 +348,11 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
       openStreams.set(this.#res, { framing: this.#framing!, protocol: this.#req.protocol });
     }
     this.#drainListener = () => {
-      if (this.#controller?.paused === true) this.#controller.resume();
+      if (this.#controller?.paused !== true) return;
+      // The upstream was held back by us: its idle gap starts again now.
+      this.#pausedAtMs = -1;
+      this.#lastChunkAtMs = this.#clock.now();
+      this.#controller.resume();
     };
     this.#res.on('drain', this.#drainListener);
     this.#idleCheck = () => this.#onIdleCheck();
@@ -339,10 +372,15 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
   }
 
   #endWhole(): void {
-    this.#markFirstByte();
     const chunks = this.#chunks!;
     let body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
     this.#chunks = null;
+    if (this.#status < 300 && !isUtf8(body)) {
+      // RFC 8259 §8.1: JSON between systems is UTF-8; relayed as is, the client would read U+FFFD.
+      this.#fail({ kind: FailureKind.MALFORMED, message: 'response body not valid UTF-8' });
+      return;
+    }
+    this.#markFirstByte();
     const headers = clientResponseHeaders(this.#headers!, this.#extraHeaders);
     if (this.#status >= 400) {
       const normalized = normalizeErrorBody(this.#req.protocol, this.#status, body);
@@ -416,6 +454,8 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
     if (this.#settled) return;
     this.#settled = true;
     if (outcome.kind !== 'ok') this.#mode = Mode.DISCARD;
+    this.#chunks = null;
+    this.#splitter = null;
     if (this.#firstByteTimer !== null) this.#clock.clearTimeout(this.#firstByteTimer);
     if (this.#idleTimer !== null) this.#clock.clearTimeout(this.#idleTimer);
     if (this.#totalTimer !== null) this.#clock.clearTimeout(this.#totalTimer);
@@ -447,8 +487,18 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
     this.#idleTimer = null;
     if (this.#settled) return;
     const idleMs = this.#up.policy.timeouts.idleMs;
-    const waited = this.#clock.now() - this.#lastChunkAtMs;
-    if (waited >= idleMs && this.#controller?.paused !== true) {
+    const now = this.#clock.now();
+    const clientStalled = this.#controller?.paused === true;
+    // While the client takes nothing, the gap is the client's: it is bounded by `timeout.idle`
+    // too, without blaming the upstream (docs/policy.md, `timeout.idle`).
+    const waited = now - (clientStalled ? this.#pausedAtMs : this.#lastChunkAtMs);
+    if (waited >= idleMs && clientStalled) {
+      this.#finish({ kind: 'client_gone' });
+      this.#controller?.abort(new Error(`client read nothing for ${waited}ms`));
+      this.#res.destroy();
+      return;
+    }
+    if (waited >= idleMs) {
       this.#fail({ kind: FailureKind.IDLE_TIMEOUT, message: `stream idle for ${waited}ms` });
       return;
     }

@@ -52,3 +52,51 @@ export function classifyError(err: Error): Failure {
   }
   return { kind: FailureKind.RESET, message: `${code || 'error'}: ${err.message}` };
 }
+
+/**
+ * Why a final response head rules out its answer, or null when it does not:
+ *
+ * - `204`, `205`, `304` carry no content, so no answer to an LLM call (RFC 9110 §15.3.5, §15.3.6,
+ *   §15.4.5): the tier fails as a status would.
+ * - A `content-encoding` other than identity: breakwater asks for `accept-encoding: identity`
+ *   (it reads the events it relays), so an upstream that compresses anyway is misconfigured.
+ *   Decoding it would put decompression, and its bombs, on the request path; the tier fails with
+ *   the encoding named instead (docs/operations.md, "Hostile upstreams").
+ * - A whole body announced larger than `maxBodyBytes` fails before a byte of it is read.
+ */
+export function headProblem(
+  status: number,
+  headers: Record<string, string | string[] | undefined>,
+  framing: Framing | null,
+  maxBodyBytes: number,
+): Failure | null {
+  if (status === 204 || status === 205 || status === 304) {
+    return { kind: FailureKind.STATUS, message: `HTTP ${status}` };
+  }
+  const encoding = headers['content-encoding'];
+  if (encoding !== undefined && !isIdentity(encoding)) {
+    const named = Array.isArray(encoding) ? encoding.join(', ') : encoding;
+    return {
+      kind: FailureKind.MALFORMED,
+      message: `content-encoding ${named.slice(0, 40)} although identity was asked for`,
+    };
+  }
+  const length = headers['content-length'];
+  if (framing === null && typeof length === 'string' && Number(length) > maxBodyBytes) {
+    return { kind: FailureKind.TOO_LARGE, message: bodyTooLarge(maxBodyBytes, `of ${length} bytes `) };
+  }
+  return null;
+}
+
+function isIdentity(encoding: string | string[]): boolean {
+  const v = Array.isArray(encoding) ? encoding.join(',') : encoding;
+  return v.split(',').every((c) => {
+    const t = c.trim().toLowerCase();
+    return t === '' || t === 'identity';
+  });
+}
+
+/** `response body over limits.maxResponseBody (33554432 bytes)`. */
+export function bodyTooLarge(maxBodyBytes: number, size = ''): string {
+  return `response body ${size}over limits.maxResponseBody (${maxBodyBytes} bytes)`;
+}

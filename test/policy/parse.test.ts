@@ -50,6 +50,8 @@ describe('parsePolicy', () => {
       headersTimeoutMs: 10_000,
       requestTimeoutMs: 300_000,
       bodyIdleTimeoutMs: 30_000,
+      maxResponseBodyBytes: 32 * 1024 * 1024,
+      maxStreamLineBytes: 1024 * 1024,
     });
     expect(p.upstreams.map((u) => u.name)).toEqual(['max-gpu', 'ollama-cpu']);
     const max = p.upstreams[0]!;
