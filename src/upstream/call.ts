@@ -16,7 +16,7 @@ import {
 import { clientResponseHeaders, upstreamRequestHeaders } from './headers.ts';
 import type { UpstreamRuntime } from './runtime.ts';
 import { openStreams, type CallOutcome, type CallRequest, type RecordedAnswer } from './call-types.ts';
-import { assistantPiece, classifyError, framingOf } from './classify.ts';
+import { assistantPiece, classifyError, framingOf, isCompleteJson, isJsonType } from './classify.ts';
 
 const Mode = { PENDING: 0, WHOLE: 1, STREAM: 2, DISCARD: 3, DONE: 4 } as const;
 type Mode = (typeof Mode)[keyof typeof Mode];
@@ -339,10 +339,14 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
   }
 
   #endWhole(): void {
-    this.#markFirstByte();
     const chunks = this.#chunks!;
     let body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
     this.#chunks = null;
+    if (this.#status < 300 && isJsonType(this.#headers!['content-type']) && !isCompleteJson(body)) {
+      this.#fail({ kind: FailureKind.MALFORMED, message: 'JSON answer is incomplete or not JSON' });
+      return;
+    }
+    this.#markFirstByte();
     const headers = clientResponseHeaders(this.#headers!, this.#extraHeaders);
     if (this.#status >= 400) {
       const normalized = normalizeErrorBody(this.#req.protocol, this.#status, body);
