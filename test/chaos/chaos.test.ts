@@ -219,20 +219,14 @@ describe('chaos', () => {
       expect((byTier['cut (max-gpu)'] ?? 0) + (byTier['cut (ollama-cpu)'] ?? 0)).toBeGreaterThan(0);
       expect(observed['max-gpu']!.rejections).toBeGreaterThan(0);
       expect(observed['ollama-cpu']!.saturated).toBeGreaterThan(0);
-      expect(observed['max-gpu']!.failureKinds.connect ?? 0, 'refused connects').toBeGreaterThan(0);
-      // Every fault that reaches a request hit at least one (refuse is seen as connect failures).
-      const hitModes = Object.keys(ledger.hits.max ?? {});
-      for (const mode of [
-        'status 500',
-        'hang',
-        'reset',
-        'reset-mid-stream',
-        'in-band-error',
-        'slow',
-        'stall-mid-stream',
-        'malformed',
-      ])
-        expect(hitModes, `max hit by ${mode}`).toContain(mode);
+      // Every kind of failure the faults cause reached the breaker, as the clients saw it (the
+      // ledger's per-mode counts are only approximate: a loaded mock may count a request after
+      // the next fault change).
+      for (const kind of ['connect', 'reset', 'timeout', 'in_band', 'malformed', 'cut', '500'])
+        expect(
+          observed['max-gpu']!.failureKinds[kind] ?? 0,
+          `max-gpu failures of kind ${kind}`,
+        ).toBeGreaterThan(0);
       // Each 429 a mock sent is one spill the clients saw, and nothing else spilled.
       expect(observed['ollama-cpu']!.spills, 'ollama 429s').toBe(ledger.hits.ollama?.['status 429']);
       expect(observed['ollama-cpu']!.spills).toBeGreaterThan(0);

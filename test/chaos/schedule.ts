@@ -38,8 +38,10 @@ const labelOf = (f: FaultSpec | null): string =>
   f === null ? 'none' : f.mode === 'status' ? `status ${f.status ?? 503}` : f.mode;
 
 /**
- * Which fault hit how many requests, per mock: before each fault change the mock's `faulted`
- * counter is read and its growth credited to the fault that was active.
+ * Which fault hit how many requests, per mock, for the report: before each fault change the
+ * mock's `faulted` counter is read and its growth credited to the fault that was active. Only
+ * approximate on a loaded machine: a request the sidecar sent before a change may reach the mock
+ * after it and be credited to the next fault.
  */
 export class FaultLedger {
   readonly hits: Record<string, Record<string, number>> = {};
