@@ -19,7 +19,15 @@ import {
 import { clientResponseHeaders, upstreamRequestHeaders } from './headers.ts';
 import type { UpstreamRuntime } from './runtime.ts';
 import { openStreams, type CallOutcome, type CallRequest, type RecordedAnswer } from './call-types.ts';
-import { assistantPiece, bodyTooLarge, classifyError, framingOf, headProblem } from './classify.ts';
+import {
+  assistantPiece,
+  bodyTooLarge,
+  classifyError,
+  framingOf,
+  headProblem,
+  isCompleteJson,
+  isJsonType,
+} from './classify.ts';
 
 const Mode = { PENDING: 0, WHOLE: 1, STREAM: 2, DISCARD: 3, DONE: 4 } as const;
 type Mode = (typeof Mode)[keyof typeof Mode];
@@ -378,6 +386,10 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
     if (this.#status < 300 && !isUtf8(body)) {
       // RFC 8259 §8.1: JSON between systems is UTF-8; relayed as is, the client would read U+FFFD.
       this.#fail({ kind: FailureKind.MALFORMED, message: 'response body not valid UTF-8' });
+      return;
+    }
+    if (this.#status < 300 && isJsonType(this.#headers!['content-type']) && !isCompleteJson(body)) {
+      this.#fail({ kind: FailureKind.MALFORMED, message: 'JSON answer is incomplete or not JSON' });
       return;
     }
     this.#markFirstByte();

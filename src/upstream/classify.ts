@@ -33,6 +33,38 @@ export function framingOf(contentType: string | string[] | undefined): Framing |
   return null;
 }
 
+const WS = new Set([0x20, 0x09, 0x0a, 0x0d]);
+
+/** True for a JSON media type: `application/json`, `application/problem+json`, with parameters. */
+export function isJsonType(contentType: string | string[] | undefined): boolean {
+  const ct = Array.isArray(contentType) ? contentType[0] : contentType;
+  if (ct === undefined) return false;
+  const semi = ct.indexOf(';');
+  const type = (semi === -1 ? ct : ct.slice(0, semi)).trim().toLowerCase();
+  return type === 'application/json' || type.endsWith('+json');
+}
+
+/**
+ * Whether a whole JSON answer is complete: an object's braces at both ends is enough (the common
+ * case, checked on the bytes); anything else is parsed. A 200 whose body was cut short by the
+ * upstream but framed as complete (its content-length matching the cut) would otherwise reach
+ * the client as a success it cannot parse (found by the chaos suite, docs/reliability.md).
+ */
+export function isCompleteJson(body: Buffer): boolean {
+  let start = 0;
+  let end = body.length - 1;
+  while (start <= end && WS.has(body[start]!)) start++;
+  while (end >= start && WS.has(body[end]!)) end--;
+  if (start > end) return false;
+  if (body[start] === 0x7b && body[end] === 0x7d) return true;
+  try {
+    JSON.parse(body.toString('utf8'));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** The breaker failure of a transport error: connect (never reached the server) or reset. */
 export function classifyError(err: Error): Failure {
   const code = (err as { code?: string }).code ?? '';
