@@ -50,7 +50,7 @@ describe('webhook /mutate', () => {
     for (const variant of VARIANTS) {
       it(`patches a ${shape} pod (${variant}) into what inject makes of it`, async () => {
         const r = await start(options());
-        const workload = workloadObject(shape, variant as Variant);
+        const workload = workloadObject(shape, variant);
         const input = defaulted(podOf(shape, workload));
         const { pod, warnings } = await admitted(r, input);
         expect(pod).toEqual(injectedPod(shape, workload, options()));
