@@ -3,15 +3,7 @@ import { injectManifests, type InjectOptions } from '../../src/kube/index.ts';
 import { at, options, POLICY_CONFIGMAP } from './fixtures.ts';
 import { parseObjects, schemaProblems } from './schema.ts';
 import { applyPatch, decode, review, startRig, type Rig } from './webhook-helpers.ts';
-import {
-  defaulted,
-  podOf,
-  SHAPES,
-  VARIANTS,
-  workloadObject,
-  type Shape,
-  type Variant,
-} from './webhook-pods.ts';
+import { defaulted, podOf, SHAPES, VARIANTS, workloadObject, type Shape } from './webhook-pods.ts';
 
 type Json = Record<string, unknown>;
 
