@@ -62,29 +62,39 @@ function flushLogs(logger: Logger): Promise<void> {
 /**
  * SIGTERM/SIGINT: `/healthz` fails at once, reviews are still answered for the shutdown delay,
  * then the listener closes (reviews in flight finish) and the process exits 0. A second signal
- * exits at once.
+ * exits at once. Installed before the server starts: a signal during startup is held until then.
  */
-function installSignals(webhook: WebhookServer, logger: Logger, delayMs: number): void {
+function installSignals(logger: Logger, delayMs: number): (webhook: WebhookServer) => void {
+  let webhook: WebhookServer | null = null;
+  let pending: NodeJS.Signals | null = null;
   let stopping = false;
-  const onSignal = (signal: NodeJS.Signals): void => {
-    if (stopping) {
-      logger.warn({ signal }, 'second signal: exiting now');
-      logger.flush();
-      process.exit(ExitCode.OK);
-    }
+  const stop = (w: WebhookServer, signal: NodeJS.Signals): void => {
     stopping = true;
-    webhook.beginShutdown();
+    w.beginShutdown();
     logger.info({ signal, delayMs }, 'shutting down: /healthz failing, still answering reviews');
     setTimeout(() => {
-      void webhook.close().then(async () => {
+      void w.close().then(async () => {
         logger.info('stopped');
         await flushLogs(logger);
         process.exit(ExitCode.OK);
       });
     }, delayMs);
   };
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stopping || (webhook === null && pending !== null)) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      logger.flush();
+      process.exit(ExitCode.OK);
+    }
+    if (webhook === null) pending = signal;
+    else stop(webhook, signal);
+  };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  return (started) => {
+    webhook = started;
+    if (pending !== null) stop(started, pending);
+  };
 }
 
 /**
@@ -122,6 +132,7 @@ export function registerWebhook(program: Command, io: CliIo): void {
     const logger = createLogger({
       level: (flags.logLevel ?? process.env.LOG_LEVEL ?? 'info') as LevelWithSilent,
     });
+    const attach = installSignals(logger, s.shutdownDelayMs);
     try {
       const webhook = await WebhookServer.start({
         host: s.host,
@@ -133,7 +144,7 @@ export function registerWebhook(program: Command, io: CliIo): void {
         logger,
         maxBodyBytes: s.maxBodyBytes,
       });
-      installSignals(webhook, logger, s.shutdownDelayMs);
+      attach(webhook);
     } catch (err) {
       const usage = hasCode(err, ErrorCode.CERTIFICATE_INVALID) || hasCode(err, ErrorCode.MANIFEST_INVALID);
       logger.fatal({ err }, 'cannot start');
