@@ -142,7 +142,7 @@ export class PodMutator {
       ) {
         return no(ReviewResult.ALREADY_INJECTED, 'already has the sidecar');
       }
-      return this.#inject(uid, namespace, label, pod, annotations);
+      return this.#inject(uid, namespace, label, pod, annotations, body);
     } catch (err) {
       if (hasCode(err, ErrorCode.MANIFEST_INVALID)) return no(ReviewResult.INVALID, err.message, true);
       return { ...no(ReviewResult.ERROR, `internal error: ${(err as Error).message}`, true), error: err };
@@ -161,7 +161,14 @@ export class PodMutator {
     );
   }
 
-  #inject(uid: string, namespace: string, label: string, pod: Json, annotations: Json): ReviewOutcome {
+  #inject(
+    uid: string,
+    namespace: string,
+    label: string,
+    pod: Json,
+    annotations: Json,
+    body: Buffer,
+  ): ReviewOutcome {
     const warnings: string[] = [];
     const warn = (m: string): void => void warnings.push(m);
     const options = podOptions(this.#base, annotations);
@@ -169,7 +176,8 @@ export class PodMutator {
       options === this.#base
         ? { ...this.#ctx, rewire: { ...this.#ctx.rewire, warn } }
         : runContext(options, options.configMap === this.#base.configMap ? this.#info : null, warn);
-    const after = structuredClone(pod);
+    // The copy to rewrite: parsing the body again is several times faster than structuredClone.
+    const after = (JSON.parse(body.toString('utf8')) as { request: { object: Json } }).request.object;
     const restart = isRecord(pod['spec']) ? pod['spec']['restartPolicy'] : undefined;
     const facts = { label, runsToCompletion: restart === 'Never' || restart === 'OnFailure' };
     injectPod(new JsonTree(label), after, facts, '', ctx);

@@ -42,7 +42,7 @@ function envValue<M, S>(ed: PodTree<M, S>, env: S | undefined, name: string): st
 
 function envOf<M, S>(ed: PodTree<M, S>, app: AppContainer<M>): S | undefined {
   const env = ed.node(app.map, 'env');
-  if (env === undefined || env === null || ed.js(env) === null) return undefined;
+  if (env === undefined || env === null || (!ed.isSeq(env) && ed.js(env) === null)) return undefined;
   if (!ed.isSeq(env)) throw ed.fail(`${app.where}.env`, 'a list', env);
   return env;
 }
