@@ -44,6 +44,8 @@ export const ErrorCode = {
   LISTEN_FAILED: 'BW_ERR_LISTEN_FAILED',
   /** A Kubernetes manifest given to `inject` could not be processed. */
   MANIFEST_INVALID: 'BW_ERR_MANIFEST_INVALID',
+  /** The webhook's certificate or key file could not be read or do not form a usable pair. */
+  CERTIFICATE_INVALID: 'BW_ERR_CERTIFICATE_INVALID',
   /** An internal bug; the request still gets an answer. */
   INTERNAL: 'BW_ERR_INTERNAL_FAILURE',
 } as const;
