@@ -19,11 +19,11 @@ export {
   SIDECAR_NAME,
   SIDECAR_UID,
 } from './sidecar.ts';
-export { ANNOTATIONS, checkImage, checkQuantity, podOptions } from './annotations.ts';
-export { ADMISSION_API_VERSION, MAX_NESTING } from './admission.ts';
+export { ANNOTATIONS, checkImage, checkQuantity } from './annotations.ts';
+export { MAX_NESTING } from './admission.ts';
 export { jsonPatch } from './json-patch.ts';
 export type { JsonPatchOp } from './json-patch.ts';
-export { MAX_WARNINGS, PodMutator, Scope } from './mutator.ts';
+export { MAX_WARNINGS, PodMutator } from './mutator.ts';
 export type { MutatorOptions, ReviewOutcome } from './mutator.ts';
 export { DEFAULT_MAX_BODY_BYTES, MUTATE_PATHS } from './webhook-http.ts';
 export { ReviewResult, WebhookMetrics } from './webhook-metrics.ts';
