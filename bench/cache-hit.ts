@@ -11,6 +11,7 @@ import { RedisStore, StoreCache, createResponseCache, type CacheRequest } from '
 import { systemClock } from '../src/clock/index.ts';
 import { silentLogger } from '../src/log/index.ts';
 import type { CachePolicy } from '../src/policy/types.ts';
+import { CACHE_KEY_HEADERS } from '../src/policy/index.ts';
 import { endpointOf } from '../src/protocol/index.ts';
 import { clientEvent, findRedis } from '../test/helpers/redis.ts';
 
@@ -52,6 +53,7 @@ const policy = (overrides: Partial<CachePolicy>): CachePolicy => ({
   maxBytes: 64 * 1024 * 1024,
   maxEntryBytes: 1024 * 1024,
   keyPrefix: 'bw-bench:',
+  keyHeaders: CACHE_KEY_HEADERS,
   commandTimeoutMs: 50,
   breaker: {
     failureThreshold: 3,
@@ -74,7 +76,7 @@ function cacheRequest(json: Record<string, unknown>, stream: boolean): CacheRequ
     json,
     model: 'gpt-x',
     stream,
-    authorization: 'Bearer k',
+    rawHeaders: ['Authorization', 'Bearer k'],
     noStore: false,
   };
 }

@@ -31,7 +31,7 @@ const req: CacheRequest = {
   json,
   model: 'bench',
   stream: false,
-  authorization: undefined,
+  rawHeaders: [],
   noStore: false,
 };
 const answer = Buffer.from(

@@ -14,7 +14,8 @@ export type BreakerState = (typeof BreakerState)[keyof typeof BreakerState];
 
 /**
  * What went wrong with a call. `timeout` and `idle_timeout` are also counted in `total_timeouts`.
- * `in_band` is an error event inside a 200 stream; `malformed` a line that is not the protocol.
+ * `in_band` is an error event inside a 200 stream; `malformed` a line that is not the protocol;
+ * `too_large` an answer or stream line over `limits.maxResponseBody` / `limits.maxStreamLine`.
  */
 export const FailureKind = {
   CONNECT: 'connect',
@@ -24,6 +25,7 @@ export const FailureKind = {
   RESET: 'reset',
   IN_BAND: 'in_band',
   MALFORMED: 'malformed',
+  TOO_LARGE: 'too_large',
   HEALTH_CHECK: 'health_check',
 } as const;
 export type FailureKind = (typeof FailureKind)[keyof typeof FailureKind];

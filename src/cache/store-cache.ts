@@ -6,7 +6,7 @@ import type { CachePolicy } from '../policy/types.ts';
 import type { RecordedAnswer } from '../upstream/index.ts';
 import { decodeRecorded, encodeRecorded } from './answer.ts';
 import { assembleAnswer } from './assemble.ts';
-import { cacheKey } from './key.ts';
+import { cacheKey, keyHeaderIndex, type KeyHeaders } from './key.ts';
 import { renderAnswer } from './replay.ts';
 import type { CacheStore } from './store.ts';
 import type { CacheRequest, ResponseCache } from './types.ts';
@@ -38,6 +38,7 @@ export class StoreCache implements ResponseCache {
   /** The store underneath (tests and benchmarks reach it). */
   readonly backend: CacheStore;
   readonly #policy: CachePolicy;
+  readonly #keyHeaders: KeyHeaders;
   readonly #clock: Clock;
   readonly #logger: Logger;
   #pendingWrites = 0;
@@ -46,6 +47,7 @@ export class StoreCache implements ResponseCache {
   constructor(store: CacheStore, policy: CachePolicy, deps: StoreCacheDeps) {
     this.backend = store;
     this.#policy = policy;
+    this.#keyHeaders = keyHeaderIndex(policy.keyHeaders);
     this.maxEntryBytes = policy.maxEntryBytes;
     this.breaker = deps.breaker;
     this.#clock = deps.clock;
@@ -58,7 +60,7 @@ export class StoreCache implements ResponseCache {
   }
 
   keyFor(req: CacheRequest): string | null {
-    return cacheKey(this.#policy.keyPrefix, req);
+    return cacheKey(this.#policy.keyPrefix, this.#keyHeaders, req);
   }
 
   async serve(

@@ -15,8 +15,11 @@ export interface CacheRequest {
   readonly model: string | null;
   /** The client asked for a stream. */
   readonly stream: boolean;
-  /** The client's `Authorization` header, hashed into the key so answers never cross credentials. */
-  readonly authorization: string | undefined;
+  /**
+   * The client's headers as Node gives them (`[name, value, …]`): the values of `cache.keyHeaders`
+   * are hashed into the key so that answers never cross credentials.
+   */
+  readonly rawHeaders: readonly string[];
   /** `cache-control: no-store` on the request: neither read nor written. */
   readonly noStore: boolean;
 }

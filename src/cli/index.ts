@@ -30,6 +30,9 @@ const COMMANDS: Readonly<Record<string, (program: Command) => Promise<void>>> = 
   loadtest: async (p) => {
     (await import('./loadtest.ts')).registerLoadtest(p, processIo);
   },
+  webhook: async (p) => {
+    (await import('./webhook.ts')).registerWebhook(p, processIo);
+  },
   validate: async (p) => {
     (await import('./validate.ts')).registerValidate(p, processIo, process.env);
   },

@@ -3,6 +3,8 @@ import { text } from 'node:stream/consumers';
 import type { Command } from 'commander';
 import {
   checkConfigMapName,
+  checkImage,
+  checkQuantity,
   checkEnvName,
   INJECT_DEFAULTS,
   injectManifests,
@@ -12,8 +14,8 @@ import {
 } from '../kube/index.ts';
 import { ExitCode, VERSION, type CliIo } from './program.ts';
 
-interface InjectFlags {
-  file: string;
+/** The flags `inject` and `webhook` share: how the sidecar is made. */
+export interface InjectFlags {
   image: string;
   configmap: string;
   configmapFile?: string;
@@ -36,7 +38,7 @@ async function readInput(file: string, stdin: NodeJS.ReadableStream): Promise<st
 /** Turns the flags into final {@link InjectOptions}; throws `BW_ERR_MANIFEST_INVALID` on bad values. */
 export async function injectOptions(flags: InjectFlags): Promise<InjectOptions> {
   return {
-    image: flags.image,
+    image: checkImage('--image', flags.image),
     version: VERSION,
     configMap: checkConfigMapName(flags.configmap),
     configMapText: flags.configmapFile === undefined ? null : await readFile(flags.configmapFile, 'utf8'),
@@ -45,26 +47,15 @@ export async function injectOptions(flags: InjectFlags): Promise<InjectOptions> 
     upstreams: flags.upstream.map(parseUpstreamFlag),
     noProxy: flags.bypass,
     legacy: flags.legacy === true,
-    cpuRequest: flags.cpu,
-    memoryRequest: flags.memory,
-    memoryLimit: flags.memoryLimit,
+    cpuRequest: checkQuantity('--cpu', flags.cpu),
+    memoryRequest: checkQuantity('--memory', flags.memory),
+    memoryLimit: checkQuantity('--memory-limit', flags.memoryLimit),
   };
 }
 
-/**
- * `breakwater inject [-f FILE|-]`: prints the manifests with the sidecar added; warnings go to
- * stderr. Exit 0, or 2 on YAML that does not parse, a workload without containers, bad flags or
- * an unreadable file.
- */
-export function registerInject(
-  program: Command,
-  io: CliIo,
-  stdin: NodeJS.ReadableStream = process.stdin,
-): void {
-  program
-    .command('inject')
-    .description('print Kubernetes manifests with the breakwater sidecar added')
-    .option('-f, --file <file>', 'manifests to read, - for stdin', '-')
+/** Adds the flags of {@link InjectFlags} to `command` (shared by `inject` and `webhook`). */
+export function addInjectFlags(command: Command): Command {
+  return command
     .option(
       '--image <image>',
       'sidecar image ($BREAKWATER_IMAGE)',
@@ -82,16 +73,33 @@ export function registerInject(
     .option('--legacy', 'sidecar in containers, for clusters before Kubernetes 1.29')
     .option('--cpu <quantity>', 'sidecar CPU request', INJECT_DEFAULTS.cpuRequest)
     .option('--memory <quantity>', 'sidecar memory request', INJECT_DEFAULTS.memoryRequest)
-    .option('--memory-limit <quantity>', 'sidecar memory limit', INJECT_DEFAULTS.memoryLimit)
-    .action(async (flags: InjectFlags) => {
-      try {
-        const options = await injectOptions(flags);
-        const result = injectManifests(await readInput(flags.file, stdin), options);
-        for (const warning of result.warnings) io.err(`breakwater inject: warning: ${warning}\n`);
-        io.out(result.output);
-      } catch (err) {
-        io.err(`breakwater inject: ${(err as Error).message}\n`);
-        process.exitCode = ExitCode.INVALID;
-      }
-    });
+    .option('--memory-limit <quantity>', 'sidecar memory limit', INJECT_DEFAULTS.memoryLimit);
+}
+
+/**
+ * `breakwater inject [-f FILE|-]`: prints the manifests with the sidecar added; warnings go to
+ * stderr. Exit 0, or 2 on YAML that does not parse, a workload without containers, bad flags or
+ * an unreadable file.
+ */
+export function registerInject(
+  program: Command,
+  io: CliIo,
+  stdin: NodeJS.ReadableStream = process.stdin,
+): void {
+  addInjectFlags(
+    program
+      .command('inject')
+      .description('print Kubernetes manifests with the breakwater sidecar added')
+      .option('-f, --file <file>', 'manifests to read, - for stdin', '-'),
+  ).action(async (flags: InjectFlags & { file: string }) => {
+    try {
+      const options = await injectOptions(flags);
+      const result = injectManifests(await readInput(flags.file, stdin), options);
+      for (const warning of result.warnings) io.err(`breakwater inject: warning: ${warning}\n`);
+      io.out(result.output);
+    } catch (err) {
+      io.err(`breakwater inject: ${(err as Error).message}\n`);
+      process.exitCode = ExitCode.INVALID;
+    }
+  });
 }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { LevelWithSilent } from 'pino';
 import { createLogger } from '../log/index.ts';
-import { loadPolicyFile, type Policy } from '../policy/index.ts';
+import { loadPolicyFile, loadPolicyFileInWorker, type Policy } from '../policy/index.ts';
 import { startSidecar, type Sidecar } from '../sidecar/index.ts';
 import { parseListenList } from './listen.ts';
 import { ExitCode, type CliIo } from './program.ts';
@@ -132,7 +132,9 @@ export function registerRun(program: Command, io: CliIo): void {
         sidecar = await startSidecar({
           policy,
           logger,
-          loadPolicy: async (f) => applyEnvOverrides(await loadPolicyFile(f, { env }), env),
+          // Reloads parse in a worker thread: a hostile file must not stall the listeners.
+          loadPolicy: async (f, signal) =>
+            applyEnvOverrides(await loadPolicyFileInWorker(f, { env, signal }), env),
           ...(proxyListen ? { proxyListen } : {}),
         });
       } catch (err) {

@@ -1,4 +1,4 @@
-import { HTTP_STATUS } from './http-status.ts';
+import { HTTP_STATUS, REFUSAL_STATUS, type Refusal } from './http-status.ts';
 /**
  * Stable error codes. Callers match on `code`, never on `instanceof`.
  * Codes follow `BW_ERR_<NOUN>_<CONDITION>` and are never reused; every code is listed in the
@@ -13,12 +13,21 @@ export const ErrorCode = {
   ROUTE_NOT_FOUND: 'BW_ERR_ROUTE_NOT_FOUND',
   /** The request body exceeded `limits.maxRequestBody`. */
   BODY_TOO_LARGE: 'BW_ERR_BODY_TOO_LARGE',
-  /** The request could not be parsed (bad JSON for an LLM call, bad request target). */
+  /**
+   * The request could not be parsed or used: bad JSON for an LLM call, a bad request target or
+   * Host, a transfer coding other than chunked (501), a request Node's parser refused.
+   */
   REQUEST_INVALID: 'BW_ERR_REQUEST_INVALID',
   /** A control call's body type is not JSON (a form a browser could send without a preflight). */
   MEDIA_TYPE_UNSUPPORTED: 'BW_ERR_MEDIA_TYPE_UNSUPPORTED',
   /** The admin or health listener does not serve this method on this path. */
   METHOD_NOT_ALLOWED: 'BW_ERR_METHOD_NOT_ALLOWED',
+  /** An LLM call's JSON body exceeded `limits.maxJsonDepth` or `limits.maxJsonMembers`. */
+  BODY_TOO_COMPLEX: 'BW_ERR_BODY_TOO_COMPLEX',
+  /** The request's headers exceeded Node's 16 KiB header limit (`431`). */
+  HEADERS_TOO_LARGE: 'BW_ERR_HEADERS_TOO_LARGE',
+  /** The request did not arrive in time: `limits.headersTimeout`, `requestTimeout`, `bodyIdleTimeout`. */
+  REQUEST_TIMEOUT: 'BW_ERR_REQUEST_TIMEOUT',
   /** Every tier of the chain was skipped or failed. */
   CHAIN_EXHAUSTED: 'BW_ERR_CHAIN_EXHAUSTED',
   /** A pass-through call (a non-LLM path) could not reach its upstream. */
@@ -42,6 +51,8 @@ export const ErrorCode = {
   LISTEN_FAILED: 'BW_ERR_LISTEN_FAILED',
   /** A Kubernetes manifest given to `inject` could not be processed. */
   MANIFEST_INVALID: 'BW_ERR_MANIFEST_INVALID',
+  /** The webhook's certificate or key file could not be read or do not form a usable pair. */
+  CERTIFICATE_INVALID: 'BW_ERR_CERTIFICATE_INVALID',
   /** An internal bug; the request still gets an answer. */
   INTERNAL: 'BW_ERR_INTERNAL_FAILURE',
 } as const;
@@ -51,16 +62,19 @@ export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 /** Base of every error breakwater throws or reports. */
 export class BreakwaterError extends Error {
   readonly code: ErrorCode;
+  /** One of the two parser refusals with a status of their own (`REFUSAL_STATUS`), or null. */
+  readonly refusal: Refusal | null;
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; refusal?: Refusal }) {
     super(message, options);
     this.name = 'BreakwaterError';
     this.code = code;
+    this.refusal = options?.refusal ?? null;
   }
 
-  /** HTTP status this error maps to when it reaches a client: the one table, `HTTP_STATUS`. */
+  /** HTTP status this error maps to when it reaches a client: from `src/errors/http-status.ts`. */
   get status(): number {
-    return HTTP_STATUS[this.code];
+    return this.refusal === null ? HTTP_STATUS[this.code] : REFUSAL_STATUS[this.refusal];
   }
 }
 

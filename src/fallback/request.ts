@@ -6,7 +6,6 @@ export interface ChainRequest extends CacheRequest {
   readonly method: string;
   /** Path and query as the client sent them. */
   readonly pathWithQuery: string;
-  readonly rawHeaders: readonly string[];
   readonly connection: string | undefined;
   readonly body: Buffer;
   readonly route: RoutePolicy;

@@ -1,19 +1,14 @@
 import { isDeepStrictEqual } from 'node:util';
 import { isMap, isNode, isScalar, isSeq, Pair, type Document, type YAMLMap, type YAMLSeq } from 'yaml';
 import { invalid } from './options.ts';
-
-type Json = Record<string, unknown>;
-
-function isRecord(v: unknown): v is Json {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
+import { isRecord, type Json, type PodTree } from './tree.ts';
 
 /**
  * Edits one parsed YAML document in place and remembers whether anything changed. Every write
  * first compares with what is there, so a second run over its own output changes nothing; scalars
  * are updated in place and maps merged key by key, so comments on the nodes that stay are kept.
  */
-export class DocEditor {
+export class DocEditor implements PodTree<YAMLMap, YAMLSeq> {
   readonly doc: Document;
   /** Prefix of error messages: `document 2 (Deployment web)`. */
   readonly label: string;
@@ -38,7 +33,24 @@ export class DocEditor {
     return invalid(`${this.label}${line}: ${where.replace(/^\./, '')}: expected ${expected}`);
   }
 
-  /** The plain value of a node (or of `parent[key]`); undefined when absent. */
+  isMap(node: unknown): node is YAMLMap {
+    return isMap(node);
+  }
+
+  isSeq(node: unknown): node is YAMLSeq {
+    return isSeq(node);
+  }
+
+  /** The node at `parent[key]` (a Scalar, YAMLMap or YAMLSeq); undefined when absent. */
+  node(parent: YAMLMap, key: string): unknown {
+    return parent.get(key, true);
+  }
+
+  items(seq: YAMLSeq): readonly unknown[] {
+    return seq.items;
+  }
+
+  /** The plain value of a node; undefined when absent. */
   js(node: unknown): unknown {
     return isNode(node) ? node.toJS(this.doc) : node;
   }

@@ -19,3 +19,13 @@ export {
   SIDECAR_NAME,
   SIDECAR_UID,
 } from './sidecar.ts';
+export { ANNOTATIONS, checkImage, checkQuantity } from './annotations.ts';
+export { MAX_NESTING } from './admission.ts';
+export { jsonPatch } from './json-patch.ts';
+export type { JsonPatchOp } from './json-patch.ts';
+export { MAX_WARNINGS, PodMutator } from './mutator.ts';
+export type { MutatorOptions, ReviewOutcome } from './mutator.ts';
+export { DEFAULT_MAX_BODY_BYTES, MUTATE_PATHS } from './webhook-http.ts';
+export { ReviewResult, WebhookMetrics } from './webhook-metrics.ts';
+export { WebhookServer } from './webhook-server.ts';
+export type { ReloadReport, WebhookServerOptions } from './webhook-server.ts';

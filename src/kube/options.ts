@@ -47,7 +47,7 @@ export interface InjectOptions {
   readonly legacy: boolean;
   /** CPU request. Default `50m`. */
   readonly cpuRequest: string;
-  /** Memory request. Default `64Mi`. */
+  /** Memory request. Default `96Mi`: above the peak charged memory measured (docs/reliability.md). */
   readonly memoryRequest: string;
   /** Memory limit. Default `256Mi`. */
   readonly memoryLimit: string;
@@ -58,7 +58,7 @@ export const INJECT_DEFAULTS = {
   configMap: 'breakwater-policy',
   via: Via.ENV,
   cpuRequest: '50m',
-  memoryRequest: '64Mi',
+  memoryRequest: '96Mi',
   memoryLimit: '256Mi',
 } as const;
 

@@ -1,11 +1,10 @@
 import { isIP } from 'node:net';
-import { isMap, isSeq, type YAMLMap, type YAMLSeq } from 'yaml';
-import type { DocEditor } from './ast.ts';
 import { BUILTIN_ENV_NAMES, type UpstreamTarget } from './options.ts';
+import type { PodTree } from './tree.ts';
 
 /** An application container of the pod being injected. */
-export interface AppContainer {
-  readonly map: YAMLMap;
+export interface AppContainer<M> {
+  readonly map: M;
   /** `spec.template.spec.containers[0]`, for messages. */
   readonly where: string;
 }
@@ -28,23 +27,23 @@ export interface RewireContext {
 export const BASE_NO_PROXY: readonly string[] = ['localhost', '127.0.0.1', '::1', 'kubernetes.default.svc'];
 
 /** Sets env var `name` to the literal `value` (dropping a `valueFrom`), appending it when absent. */
-function setEnv(ed: DocEditor, env: YAMLSeq, name: string, value: string): void {
+function setEnv<M, S>(ed: PodTree<M, S>, env: S, name: string, value: string): void {
   ed.upsertNamed(env, { name, value });
 }
 
 /** Literal value of env var `name`: a string, `null` when it comes from `valueFrom`, undefined when absent. */
-function envValue(ed: DocEditor, env: YAMLSeq | undefined, name: string): string | null | undefined {
+function envValue<M, S>(ed: PodTree<M, S>, env: S | undefined, name: string): string | null | undefined {
   if (env === undefined) return undefined;
   const at = ed.indexByName(env, name);
   if (at < 0) return undefined;
-  const v = ed.js(env.items[at]) as Record<string, unknown>;
+  const v = ed.js(ed.items(env)[at]) as Record<string, unknown>;
   return typeof v['value'] === 'string' ? v['value'] : v['valueFrom'] === undefined ? '' : null;
 }
 
-function envOf(ed: DocEditor, app: AppContainer): YAMLSeq | undefined {
-  const env = app.map.get('env', true);
-  if (env === undefined || env === null) return undefined;
-  if (!isSeq(env)) throw ed.fail(`${app.where}.env`, 'a list', env);
+function envOf<M, S>(ed: PodTree<M, S>, app: AppContainer<M>): S | undefined {
+  const env = ed.node(app.map, 'env');
+  if (env === undefined || env === null || (!ed.isSeq(env) && ed.js(env) === null)) return undefined;
+  if (!ed.isSeq(env)) throw ed.fail(`${app.where}.env`, 'a list', env);
   return env;
 }
 
@@ -71,7 +70,11 @@ export function rewriteUrl(value: string, proxyOrigin: string): string | null {
 }
 
 /** `--via env`: rewrites upstream URL env vars; adds `OPENAI_BASE_URL` when the pod has none. */
-export function rewireEnv(ed: DocEditor, apps: readonly AppContainer[], ctx: RewireContext): void {
+export function rewireEnv<M, S>(
+  ed: PodTree<M, S>,
+  apps: readonly AppContainer<M>[],
+  ctx: RewireContext,
+): void {
   const names = [...new Set([...BUILTIN_ENV_NAMES, ...ctx.envNames])];
   let found = false;
   for (const app of apps) {
@@ -107,7 +110,11 @@ export function noProxyMatches(entry: string, hostname: string): boolean {
 }
 
 /** `--via proxy`: HTTP_PROXY to the sidecar, NO_PROXY without the upstreams, NODE_USE_ENV_PROXY=1. */
-export function rewireProxy(ed: DocEditor, apps: readonly AppContainer[], ctx: RewireContext): void {
+export function rewireProxy<M, S>(
+  ed: PodTree<M, S>,
+  apps: readonly AppContainer<M>[],
+  ctx: RewireContext,
+): void {
   const hosts = ctx.upstreams.map((u) => u.hostname);
   for (const app of apps) {
     const env = envOf(ed, app);
@@ -152,10 +159,10 @@ export function capturableUpstreams(ctx: RewireContext): UpstreamTarget[] {
  * container listens on a port the sidecar must take. Ports below 1024 need the pod sysctl
  * `net.ipv4.ip_unprivileged_port_start` since the sidecar runs as non-root without capabilities.
  */
-export function rewireHosts(
-  ed: DocEditor,
-  spec: YAMLMap,
-  apps: readonly AppContainer[],
+export function rewireHosts<M, S>(
+  ed: PodTree<M, S>,
+  spec: M,
+  apps: readonly AppContainer<M>[],
   upstreams: readonly UpstreamTarget[],
   where: string,
 ): void {
@@ -174,8 +181,9 @@ export function rewireHosts(
     }
   }
   const aliases = ed.seq(spec, 'hostAliases', `${where}.spec`);
-  const at = aliases.items.findIndex((a) => isMap(a) && ed.js(a.get('ip', true)) === '127.0.0.1');
-  const current = at < 0 ? [] : ed.get(aliases.items[at] as YAMLMap, 'hostnames');
+  const entries = ed.items(aliases);
+  const at = entries.findIndex((a) => ed.isMap(a) && ed.get(a, 'ip') === '127.0.0.1');
+  const current = at < 0 ? [] : ed.get(entries[at] as M, 'hostnames');
   const hostnames = [
     ...new Set([
       ...(Array.isArray(current) ? (current as string[]) : []),
@@ -183,14 +191,15 @@ export function rewireHosts(
     ]),
   ];
   if (at < 0) ed.insert(aliases, -1, { ip: '127.0.0.1', hostnames });
-  else ed.set(aliases.items[at] as YAMLMap, 'hostnames', hostnames);
+  else ed.set(entries[at] as M, 'hostnames', hostnames);
   const lowest = Math.min(...ports);
   if (lowest < 1024) {
     const sc = ed.map(spec, 'securityContext', `${where}.spec`);
     const sysctls = ed.seq(sc, 'sysctls', `${where}.spec.securityContext`);
     const name = 'net.ipv4.ip_unprivileged_port_start';
     const at2 = ed.indexByName(sysctls, name);
-    const have = at2 < 0 ? Infinity : Number((ed.js(sysctls.items[at2]) as Record<string, unknown>)['value']);
+    const item = at2 < 0 ? null : (ed.js(ed.items(sysctls)[at2]) as Record<string, unknown>);
+    const have = item === null ? Infinity : Number(item['value']);
     if (!(have <= lowest)) ed.upsertNamed(sysctls, { name, value: String(lowest) });
   }
 }

@@ -3,6 +3,7 @@ import type { PolicyDocument } from './schema.ts';
 import type {
   BreakerPolicy,
   CachePolicy,
+  LimitsPolicy,
   Policy,
   PolicySource,
   RoutePolicy,
@@ -74,8 +75,25 @@ function compileCache(c: PolicyDocument['cache']): CachePolicy {
     // An entry larger than the whole store could never be kept.
     maxEntryBytes: Math.min(c.maxEntryBytes, c.maxBytes),
     keyPrefix: c.keyPrefix,
+    keyHeaders: c.keyHeaders,
     commandTimeoutMs: c.commandTimeout,
     breaker: compileBreaker(c.breaker),
+  };
+}
+
+function compileLimits(l: PolicyDocument['limits']): LimitsPolicy {
+  return {
+    maxRequestBodyBytes: l.maxRequestBody,
+    maxJsonDepth: l.maxJsonDepth,
+    maxJsonMembers: l.maxJsonMembers,
+    maxResponseBodyBytes: l.maxResponseBody,
+    maxStreamLineBytes: l.maxStreamLine,
+    // Node refuses a headers timeout above the request timeout: the whole request bounds its headers.
+    headersTimeoutMs:
+      l.requestTimeout > 0 && l.headersTimeout > l.requestTimeout ? l.requestTimeout : l.headersTimeout,
+    requestTimeoutMs: l.requestTimeout,
+    // A socket timeout above 2^31-1 ms would fire at once (Node's TimeoutOverflowWarning).
+    bodyIdleTimeoutMs: Math.min(l.bodyIdleTimeout, 2 ** 31 - 1),
   };
 }
 
@@ -116,7 +134,7 @@ export function compile(doc: PolicyDocument, source: PolicySource): Omit<Policy,
       quietPeriodMs: doc.shutdown.quietPeriod,
       timeoutMs: doc.shutdown.timeout,
     },
-    limits: { maxRequestBodyBytes: doc.limits.maxRequestBody },
+    limits: compileLimits(doc.limits),
     resolver: doc.resolver,
   };
 }

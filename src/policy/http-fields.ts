@@ -99,6 +99,41 @@ export const headerMap: Kind<Record<string, string>> = {
   },
 };
 
+/**
+ * Request headers that carry a caller's credentials or identity (`cache.keyHeaders` default): the
+ * cache key hashes them in so that an answer never crosses callers. `authorization` (OpenAI,
+ * MAX, Ollama behind a gateway), `proxy-authorization` (the caller's proxy credentials), `cookie`
+ * (session), `x-api-key` (Anthropic and many gateways), `api-key` (Azure OpenAI),
+ * `x-goog-api-key` (Gemini), `openai-organization` / `openai-project` (OpenAI accounts),
+ * `ocp-apim-subscription-key` (Azure API Management).
+ */
+export const CACHE_KEY_HEADERS: readonly string[] = [
+  'authorization',
+  'proxy-authorization',
+  'cookie',
+  'x-api-key',
+  'api-key',
+  'x-goog-api-key',
+  'openai-organization',
+  'openai-project',
+  'ocp-apim-subscription-key',
+];
+
+/** A list of header names (possibly empty): lower-cased, without duplicates, in the order given. */
+export const headerNames: Kind<string[]> = {
+  expected: 'expected a list of header names',
+  parse(v) {
+    if (!Array.isArray(v)) return fail(headerNames.expected);
+    const out: string[] = [];
+    for (const [i, item] of v.entries()) {
+      if (typeof item !== 'string' || !TOKEN_RE.test(item)) return fail('expected a valid header name', [i]);
+      const lower = item.toLowerCase();
+      if (!out.includes(lower)) out.push(lower);
+    }
+    return ok(out);
+  },
+};
+
 /** Header names whose values are credentials; redacted in `policy.redacted`. */
 export function isCredentialHeader(nameLower: string): boolean {
   return /authorization|api[-_]?key|cookie|token|secret|password/.test(nameLower);

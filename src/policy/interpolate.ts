@@ -1,4 +1,4 @@
-import { isAlias, isMap, isScalar, isSeq, parse, Scalar, type Document } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, parse, Scalar, type Alias, type Document } from 'yaml';
 import { keyString, type KeyPath } from './locate.ts';
 
 /** Environment the policy is interpolated from (the caller passes `process.env`). */
@@ -46,7 +46,7 @@ export function substitute(text: string, env: PolicyEnv): Substitution {
     }
     const ref = BODY_RE.exec(body);
     if (!ref) {
-      errors.push(`expected \${NAME} or \${NAME:-default}, got "\${${body}}"`);
+      errors.push(`expected \${NAME} or \${NAME:-default}, got ${JSON.stringify(`\${${body}}`)}`);
       return '';
     }
     const name = ref[1] ?? '';
@@ -65,8 +65,13 @@ export function substitute(text: string, env: PolicyEnv): Substitution {
 /**
  * Interpolates every string value of the document in place. A plain (unquoted) scalar is re-read
  * as YAML after substitution, so `maxConcurrent: ${MAX:-64}` is a number. Map keys are left alone.
+ * Aliases are followed (`resolve` gives their targets), so every path a value shows up at is known.
  */
-export function interpolateDocument(doc: Document, env: PolicyEnv): InterpolationResult {
+export function interpolateDocument(
+  doc: Document,
+  env: PolicyEnv,
+  resolve: (alias: Alias) => unknown,
+): InterpolationResult {
   const fromEnv: Array<{ path: KeyPath; vars: readonly string[] }> = [];
   const problems: InterpolationProblem[] = [];
   const varsOf = new WeakMap<Scalar, readonly string[]>();
@@ -77,7 +82,7 @@ export function interpolateDocument(doc: Document, env: PolicyEnv): Interpolatio
   const visit = (node: unknown, path: KeyPath): void => {
     if (++visits > MAX_VISITS) return;
     if (isAlias(node)) {
-      const target = node.resolve(doc);
+      const target = resolve(node);
       if (!target)
         problems.push({ path, offset: node.range?.[0] ?? 0, message: `unknown alias *${node.source}` });
       else if (!active.has(target)) visit(target, path);

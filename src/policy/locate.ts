@@ -1,4 +1,4 @@
-import { isAlias, isMap, isScalar, isSeq, type Document, type Node } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, type Alias, type Document, type Node } from 'yaml';
 
 /** A key path into the policy document: map keys and list indexes (`['routes', 0, 'chain']`). */
 export type KeyPath = readonly PropertyKey[];
@@ -11,12 +11,15 @@ const PLAIN_KEY_RE = /^[A-Za-z_][\w-]*$/;
  */
 export function formatKeyPath(path: KeyPath): string {
   let out = '';
-  for (const seg of path) {
-    if (typeof seg === 'number') out += `[${seg}]`;
-    else if (typeof seg === 'string' && PLAIN_KEY_RE.test(seg)) out += out === '' ? seg : `.${seg}`;
-    else out += `[${JSON.stringify(String(seg))}]`;
-  }
+  for (const seg of path) out = appendKeyPath(out, seg);
   return out === '' ? '(root)' : out;
+}
+
+/** `formatKeyPath` one segment at a time: `appendKeyPath('routes', 0)` is `routes[0]`. */
+export function appendKeyPath(prefix: string, seg: PropertyKey): string {
+  if (typeof seg === 'number') return `${prefix}[${seg}]`;
+  if (typeof seg === 'string' && PLAIN_KEY_RE.test(seg)) return prefix === '' ? seg : `${prefix}.${seg}`;
+  return `${prefix}[${JSON.stringify(String(seg))}]`;
 }
 
 /** The string form of a map key node, as `toJS()` would make it. */
@@ -33,12 +36,18 @@ function startOf(node: unknown, fallback: number): number {
 /**
  * Source offset for a key path: the key itself for `target: 'key'` (unknown keys), the value for
  * `target: 'value'`, and the parent mapping when the path does not exist (a missing required key).
+ * `resolve` gives the target of an alias (see `inspectDocument`).
  */
-export function locate(doc: Document, path: KeyPath, target: 'key' | 'value'): number {
+export function locate(
+  doc: Document,
+  path: KeyPath,
+  target: 'key' | 'value',
+  resolve: (alias: Alias) => unknown,
+): number {
   let node: unknown = doc.contents;
   let offset = startOf(node, 0);
   for (let i = 0; i < path.length; i++) {
-    if (isAlias(node)) node = node.resolve(doc);
+    if (isAlias(node)) node = resolve(node);
     const seg = path[i];
     const last = i === path.length - 1;
     if (isMap(node)) {

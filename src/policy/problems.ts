@@ -57,6 +57,8 @@ export function closestKey(key: string, known: readonly string[]): string | null
   let best: string | null = null;
   let bestDistance = Math.max(1, Math.floor(key.length / 3)) + 1;
   for (const candidate of known) {
+    // The distance is at least the difference in length: a long key costs nothing to rule out.
+    if (Math.abs(candidate.length - key.length) >= bestDistance) continue;
     const d = editDistance(key.toLowerCase(), candidate.toLowerCase());
     if (d < bestDistance) {
       best = candidate;

@@ -21,7 +21,7 @@ import {
   text,
   withDefault,
 } from './fields.ts';
-import { headerMap, httpUrl, redisUrl } from './http-fields.ts';
+import { CACHE_KEY_HEADERS, headerMap, headerNames, httpUrl, redisUrl } from './http-fields.ts';
 import { unknownKeyMessage } from './problems.ts';
 import { ReadinessMode, type TierPolicy } from './types.ts';
 
@@ -167,6 +167,7 @@ export const policySchema = strict(
       maxBytes: withDefault(size, '64MiB'),
       maxEntryBytes: withDefault(size, '1MiB'),
       keyPrefix: withDefault(text, 'breakwater:'),
+      keyHeaders: withDefault(headerNames, CACHE_KEY_HEADERS),
       commandTimeout: withDefault(duration, '50ms'),
       breaker: breaker({ failureThreshold: 3, recoveryTimeout: '5s' }),
     }),
@@ -180,7 +181,16 @@ export const policySchema = strict(
       quietPeriod: withDefault(duration, '1s'),
       timeout: withDefault(duration, '25s'),
     }),
-    limits: section({ maxRequestBody: withDefault(size, '8MiB') }),
+    limits: section({
+      maxRequestBody: withDefault(size, '8MiB'),
+      maxJsonDepth: withDefault(int(1, 1000), 64),
+      maxJsonMembers: withDefault(int(1), 20_000),
+      headersTimeout: withDefault(duration, '10s'),
+      requestTimeout: withDefault(duration, '5m'),
+      bodyIdleTimeout: withDefault(duration, '30s'),
+      maxResponseBody: withDefault(size, '32MiB'),
+      maxStreamLine: withDefault(size, '1MiB'),
+    }),
     resolver: withDefault(oneOf(['system', 'dns']), 'system'),
   },
   'expected a policy mapping (with at least "upstreams")',

@@ -166,6 +166,11 @@ export interface CachePolicy {
   readonly maxEntryBytes: number;
   /** Redis key prefix. Default `breakwater:`. */
   readonly keyPrefix: string;
+  /**
+   * Request headers hashed into the cache key (lower-case, unique): an answer is served only to
+   * a request with the same values. Default: the credential headers of `CACHE_KEY_HEADERS`.
+   */
+  readonly keyHeaders: readonly string[];
   /** Redis command timeout. Default 50 ms. */
   readonly commandTimeoutMs: number;
   /** Breaker guarding the cache store itself. */
@@ -229,4 +234,24 @@ export interface ShutdownPolicy {
 export interface LimitsPolicy {
   /** Largest request body buffered for replay; above → 413. Default 8 MiB. */
   readonly maxRequestBodyBytes: number;
+  /** Deepest nesting of arrays and objects in an LLM call's JSON body; deeper → 413. Default 64. */
+  readonly maxJsonDepth: number;
+  /** Most object keys plus array items in an LLM call's JSON body; more → 413. Default 20 000. */
+  readonly maxJsonMembers: number;
+  /** Time for a request's headers to arrive; then 408. 0 = none. Default 10 s. */
+  readonly headersTimeoutMs: number;
+  /** Time for a whole request (headers and body) to arrive; then 408. 0 = none. Default 5 min. */
+  readonly requestTimeoutMs: number;
+  /** Longest silence while a request body is arriving; then 408. 0 = none. Default 30 s. */
+  readonly bodyIdleTimeoutMs: number;
+  /**
+   * Largest upstream answer that is not a stream, held whole until it is complete (its first
+   * token); above it the tier fails. Default 32 MiB (docs/policy.md#limits).
+   */
+  readonly maxResponseBodyBytes: number;
+  /**
+   * Longest SSE event or NDJSON line of an upstream stream, its line end(s) included; above it
+   * the tier fails. Default 1 MiB.
+   */
+  readonly maxStreamLineBytes: number;
 }

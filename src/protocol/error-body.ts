@@ -4,7 +4,9 @@ import { Framing } from './framing.ts';
 
 /** OpenAI error `type` for a status, as the OpenAI API uses them. */
 function openaiType(status: number): string {
-  if (status === 400 || status === 413 || status === 422) return 'invalid_request_error';
+  if (status === 400 || status === 408 || status === 413 || status === 422 || status === 431) {
+    return 'invalid_request_error';
+  }
   if (status === 401) return 'authentication_error';
   if (status === 403) return 'permission_error';
   if (status === 404) return 'not_found_error';

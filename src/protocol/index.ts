@@ -1,6 +1,15 @@
 export { Endpoint, Protocol, endpointOf, protocolOfPath } from './endpoint.ts';
 export type { EndpointInfo } from './endpoint.ts';
-export { Framing, fastScan, framingOf, lastBoundary, splitEvents } from './framing.ts';
+export {
+  EVENT_TOO_LONG,
+  EventSplitter,
+  Framing,
+  framingOf,
+  fastScan,
+  firstInvalidEvent,
+  lastBoundary,
+  splitEvents,
+} from './framing.ts';
 export type { FastScan } from './framing.ts';
 export { EventKind, classifyEvent, errorMessageOf } from './event.ts';
 export type { StreamEvent } from './event.ts';

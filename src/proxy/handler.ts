@@ -1,12 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BreakwaterError, ErrorCode } from '../errors/index.ts';
 import { passthroughUpstream, runChain, type ChainRequest, type Exhausted } from '../fallback/index.ts';
-import { writeJsonError, type EndpointInfo } from '../protocol/index.ts';
+import { writeJsonError, type EndpointInfo, type Protocol } from '../protocol/index.ts';
 import type { ClientWriter } from '../upstream/index.ts';
-import { ABORTED, readLlmBody, type LlmBody } from './body.ts';
+import { ABORTED, bodyIdle, readLlmBody, watchBodyIdle, type LlmBody } from './body.ts';
 import type { Generation } from './generation.ts';
 import { routeOf, type Routed } from './route-step.ts';
-import { targetOf, type Target } from './target.ts';
+import { requestTarget, type Target } from './target.ts';
 
 /**
  * Handles one request on the proxy listener against generation `gen`, as a pipeline of steps
@@ -23,10 +23,9 @@ export async function handleRequest(
 ): Promise<void> {
   const startedAtMs = gen.chain.clock.now();
   const res = writer.res;
-  const target = targetOf(req.url ?? '/', req.headers.host, tunnel);
-  if (target === null) {
-    const msg = `unsupported request target: ${req.url ?? ''}`;
-    writeJsonError(res, 'openai', new BreakwaterError(ErrorCode.REQUEST_INVALID, msg));
+  const target = requestTarget(req, tunnel);
+  if (target instanceof BreakwaterError) {
+    refuse(req, res, 'openai', target);
     return;
   }
   const routed = routeOf(gen.routes, target, req.method ?? 'GET');
@@ -40,11 +39,11 @@ export async function handleRequest(
     passthrough(gen, req, res, routed, target);
     return;
   }
-  const body = await readLlmBody(req, gen.policy.limits.maxRequestBodyBytes);
+  const body = await readLlmBody(req, gen.policy.limits);
   if (body === ABORTED) return;
   if (!body.ok) {
-    if (body.close) res.shouldKeepAlive = false;
-    writeJsonError(res, routed.protocol, body.error, body.close ? CLOSE : undefined);
+    if (body.close) refuse(req, res, routed.protocol, body.error);
+    else writeJsonError(res, routed.protocol, body.error);
     return;
   }
   const creq = chainRequest(req, target, routed, routed.endpoint, body, startedAtMs);
@@ -73,6 +72,21 @@ function writeExhausted(writer: ClientWriter, route: string, exhausted: Exhauste
 
 const CLOSE: Readonly<Record<string, string>> = Object.freeze({ connection: 'close' });
 
+/**
+ * Answers a request refused before its body was used, and closes the connection once the answer
+ * is written (Node's `connection: close`): nothing after it on the connection is read as a request.
+ */
+export function refuse(
+  req: IncomingMessage,
+  res: ServerResponse,
+  protocol: Protocol,
+  err: BreakwaterError,
+): void {
+  res.shouldKeepAlive = false;
+  req.resume();
+  writeJsonError(res, protocol, err, CLOSE);
+}
+
 /** The chain's view of the request, built once and never changed by any tier. */
 function chainRequest(
   req: IncomingMessage,
@@ -92,7 +106,6 @@ function chainRequest(
     json,
     model: typeof json.model === 'string' ? json.model : null,
     stream: stream === undefined ? endpoint.streamsByDefault : stream === true,
-    authorization: req.headers.authorization,
     noStore: cc !== undefined && cc.toLowerCase().includes('no-store'),
     method: req.method!,
     pathWithQuery: target.pathWithQuery,
@@ -128,7 +141,13 @@ function passthrough(
   }
   const name = up.policy.name;
   const headers = { 'x-breakwater-tier': name, 'x-breakwater-route': route };
+  const limits = gen.policy.limits;
+  // A pass-through body streams to the upstream as it comes; a silent one is cut all the same.
+  const disarm = watchBodyIdle(req, limits.bodyIdleTimeoutMs, () =>
+    refuse(req, res, routed.protocol, bodyIdle(limits)),
+  );
   gen.passthrough.forward(req, res, up, target.pathWithQuery, headers, (err) => {
+    disarm();
     const msg = `pass-through to ${name} failed: ${err.message}`;
     writeJsonError(res, routed.protocol, new BreakwaterError(ErrorCode.PASSTHROUGH_FAILED, msg), headers);
   });

@@ -1,18 +1,28 @@
 import { Agent, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import type { ProxyServer, createProxyServer as CreateProxyServer } from 'http-proxy-3';
-import type { UpstreamRuntime } from '../upstream/index.ts';
+import {
+  passthroughResponseHeaders,
+  stripPassthroughRequestHeaders,
+  type UpstreamRuntime,
+} from '../upstream/index.ts';
 
-/** Called with an error when the pass-through upstream could not be reached. */
+/** Called with an error when the pass-through upstream could not be reached or answered badly. */
 export type PassthroughFailed = (err: Error) => void;
 
 /**
  * Plain pass-through of non-LLM paths (`GET /v1/models`, `/health`, …) with http-proxy-3. These
  * calls do not count against breakers; they go to the first tier whose breaker is not open.
+ * Header hygiene is breakwater's, not http-proxy-3's (which forwards every request header and
+ * copies every response header): hop-by-hop names, `proxy-authorization` and the names
+ * `Connection` lists never reach the upstream, and an upstream's own `x-breakwater-*` never
+ * reaches the client.
  */
 export class Passthrough {
   #proxy: ProxyServer | null = null;
   readonly #agent = new Agent({ keepAlive: true, maxSockets: 256 });
+  /** The failure callback of each response in flight, for answers that cannot be relayed. */
+  readonly #failed = new WeakMap<ServerResponse, PassthroughFailed>();
 
   /** http-proxy-3 is loaded on the first pass-through, not at start (resident memory of every pod). */
   #proxyServer(): ProxyServer {
@@ -20,12 +30,26 @@ export class Passthrough {
     const { createProxyServer } = createRequire(import.meta.url)('http-proxy-3') as {
       createProxyServer: typeof CreateProxyServer;
     };
-    this.#proxy = createProxyServer({ changeOrigin: true, xfwd: false, ws: false });
+    this.#proxy = createProxyServer({ changeOrigin: true, xfwd: false, ws: false, selfHandleResponse: true });
     // Errors are reported per call through the callback; this listener keeps stray ones from
     // becoming uncaught exceptions.
     this.#proxy.on('error', () => undefined);
+    this.#proxy.on('proxyRes', this.#relay);
     return this.#proxy;
   }
+
+  readonly #relay = (proxyRes: IncomingMessage, _req: IncomingMessage, res: ServerResponse): void => {
+    try {
+      res.writeHead(proxyRes.statusCode ?? 502, passthroughResponseHeaders(proxyRes.headers));
+    } catch (err) {
+      // Node refuses a header value it would not send (ERR_INVALID_CHAR): a bad upstream answer.
+      proxyRes.destroy();
+      this.#failed.get(res)?.(err as Error);
+      return;
+    }
+    proxyRes.on('error', () => res.destroy());
+    proxyRes.pipe(res);
+  };
 
   forward(
     req: IncomingMessage,
@@ -37,7 +61,9 @@ export class Passthrough {
   ): void {
     const u = up.policy;
     req.url = u.basePath === '/' ? pathWithQuery : u.basePath + pathWithQuery;
+    stripPassthroughRequestHeaders(req.headers);
     for (const name in extraHeaders) res.setHeader(name, extraHeaders[name]!);
+    this.#failed.set(res, failed);
     this.#proxyServer().web(
       req,
       res,

@@ -9,7 +9,8 @@ import { ClientWriter } from '../upstream/index.ts';
 import type { Generation } from './generation.ts';
 import { handleRequest } from './handler.ts';
 import { unknownHost } from './route-step.ts';
-import { normalizeAuthority } from './route-table.ts';
+import { parseAuthority } from './authority.ts';
+import { applyTimeouts, onClientError, onUnknownExpectation, serverOptions } from './client-errors.ts';
 
 /**
  * The public listener(s) the application's LLM calls reach: origin-form, absolute-form
@@ -50,6 +51,8 @@ export class ProxyServer {
 
   setGeneration(gen: Generation): void {
     this.#gen = gen;
+    for (const s of this.#servers) applyTimeouts(s, gen.policy.limits);
+    for (const s of this.#tunnels.values()) applyTimeouts(s, gen.policy.limits);
   }
 
   /** Requests in flight now. */
@@ -104,10 +107,11 @@ export class ProxyServer {
 
   /** An HTTP server for the listeners (`tunnel` null) or for the tunnels to one authority. */
   #httpServer(tunnel: string | null): Server {
-    const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) =>
+    const server = createServer(serverOptions(this.#gen.policy.limits), (req, res) =>
       this.#onRequest(req, res, tunnel),
     );
     server.on('clientError', onClientError);
+    server.on('checkExpectation', onUnknownExpectation);
     return server;
   }
 
@@ -136,7 +140,13 @@ export class ProxyServer {
   }
 
   readonly #onConnect = (req: IncomingMessage, socket: Socket, head: Buffer): void => {
-    const authority = normalizeAuthority(req.url ?? '');
+    // CONNECT takes authority-form only: host and port (RFC 9110 §9.3.6).
+    const authority = parseAuthority(req.url ?? '', true);
+    if (authority === null) {
+      const msg = `invalid CONNECT target: ${(req.url ?? '').slice(0, 200)}`;
+      writeSocketError(socket, new BreakwaterError(ErrorCode.REQUEST_INVALID, msg));
+      return;
+    }
     if (!this.#gen.routes.isKnownAuthority(authority)) {
       writeSocketError(socket, unknownHost(authority));
       return;
@@ -148,15 +158,4 @@ export class ProxyServer {
     // The tunnel carries plain HTTP: hand the socket to the tunnel server as a new connection.
     server.emit('connection', socket);
   };
-}
-
-function onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
-  if (err.code === 'ECONNRESET' || !socket.writable) {
-    socket.destroy();
-    return;
-  }
-  writeSocketError(
-    socket,
-    new BreakwaterError(ErrorCode.REQUEST_INVALID, `bad request: ${err.code ?? err.message}`),
-  );
 }

@@ -1,9 +1,14 @@
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import type { Clock } from '../clock/index.ts';
 import type { Logger } from '../log/index.ts';
 import type { Metrics } from '../metrics/index.ts';
-import { formatListenAddress, type ListenPolicy, type Policy, type PolicyProblem } from '../policy/index.ts';
+import {
+  formatListenAddress,
+  readPolicyBytes,
+  type ListenPolicy,
+  type Policy,
+  type PolicyProblem,
+} from '../policy/index.ts';
 
 /** What asked for a reload. */
 export const ReloadTrigger = {
@@ -50,8 +55,11 @@ export interface ReloadResult {
 export interface PolicyReloaderOptions {
   /** The policy file (absolute path, `policy.source.file`). */
   readonly file: string;
-  /** Reads, validates and compiles the file (throws a `PolicyError`). */
-  readonly load: (file: string) => Promise<Policy>;
+  /**
+   * Reads, validates and compiles the file (throws a `PolicyError`). `signal` aborts when the
+   * reloader closes (`breakwater run` parses in a worker thread and ends it then).
+   */
+  readonly load: (file: string, signal: AbortSignal) => Promise<Policy>;
   /** The active policy. */
   readonly current: () => Policy;
   /** Makes `policy` active (one reference swap). */
@@ -63,8 +71,20 @@ export interface PolicyReloaderOptions {
   readonly onResult?: (result: ReloadResult) => void;
 }
 
-function sha256Of(bytes: Buffer): string {
-  return createHash('sha256').update(bytes).digest('hex');
+/**
+ * What the file holds now, to skip reloads of bytes already judged: their sha256, or the reason
+ * they cannot be read (a FIFO, a missing file), so an unreadable file is reported once too.
+ * Read with the loader's own bounds: a regular file only, at most the size limit.
+ */
+async function fingerprint(file: string): Promise<{ key: string; sha256: string | null }> {
+  try {
+    const sha256 = createHash('sha256')
+      .update(await readPolicyBytes(file))
+      .digest('hex');
+    return { key: sha256, sha256 };
+  } catch (err) {
+    return { key: `unreadable:${(err as Error).message}`, sha256: null };
+  }
 }
 
 function listenText(l: ListenPolicy): Record<string, string> {
@@ -85,9 +105,10 @@ function listenText(l: ListenPolicy): Record<string, string> {
 export class PolicyReloader {
   readonly #o: PolicyReloaderOptions;
   #queue: Promise<unknown> = Promise.resolve();
-  /** sha256 of the last bytes judged (applied or rejected), so the same bad file is reported once. */
+  /** Fingerprint of the last file judged (applied or rejected), so the same bad file is reported once. */
   #lastSeen: string;
   #lastError: ReloadFailure | null = null;
+  readonly #closing = new AbortController();
 
   constructor(options: PolicyReloaderOptions) {
     this.#o = options;
@@ -97,6 +118,11 @@ export class PolicyReloader {
   /** The last rejected reload; null once a good policy is in force again. */
   get lastError(): ReloadFailure | null {
     return this.#lastError;
+  }
+
+  /** Ends a reload in progress (its parse) and makes later ones do nothing. */
+  close(): void {
+    this.#closing.abort();
   }
 
   /** Re-reads the file; never rejects. */
@@ -115,20 +141,24 @@ export class PolicyReloader {
   async #run(trigger: ReloadTrigger): Promise<ReloadResult> {
     const { file, logger } = this.#o;
     const active = this.#o.current();
-    let seen: string | null = null;
-    try {
-      seen = sha256Of(await readFile(file));
-    } catch {
-      // Judged by load() below, which reports why the file is unreadable.
-    }
-    if (trigger !== ReloadTrigger.SIGNAL && seen !== null && seen === this.#lastSeen) {
-      return { outcome: ReloadOutcome.UNCHANGED, trigger, sha256: active.source.sha256, error: null };
-    }
+    const unchanged = {
+      outcome: ReloadOutcome.UNCHANGED,
+      trigger,
+      sha256: active.source.sha256,
+      error: null,
+    };
+    if (this.#closing.signal.aborted) return unchanged;
+    const seen = await fingerprint(file);
+    if (trigger !== ReloadTrigger.SIGNAL && seen.key === this.#lastSeen) return unchanged;
+    if (logger.isLevelEnabled('debug'))
+      logger.debug({ trigger, file, sha256: seen.sha256 }, 'validating the policy file');
     let policy: Policy;
     try {
-      policy = await this.#o.load(file);
+      policy = await this.#o.load(file, this.#closing.signal);
+      if (this.#closing.signal.aborted) return unchanged;
       if (policy.source.sha256 !== active.source.sha256) this.#o.apply(policy);
     } catch (err) {
+      if (this.#closing.signal.aborted) return unchanged;
       return this.#fail(trigger, active, seen, err);
     }
     this.#lastSeen = policy.source.sha256;
@@ -146,21 +176,32 @@ export class PolicyReloader {
     return { outcome: ReloadOutcome.APPLIED, trigger, sha256: policy.source.sha256, error: null };
   }
 
-  #fail(trigger: ReloadTrigger, active: Policy, seen: string | null, err: unknown): ReloadResult {
+  #fail(
+    trigger: ReloadTrigger,
+    active: Policy,
+    seen: { key: string; sha256: string | null },
+    err: unknown,
+  ): ReloadResult {
     const e = err as Error & { problems?: readonly PolicyProblem[] };
     const failure: ReloadFailure = {
       at: new Date(this.#o.clock.now()).toISOString(),
       trigger,
       file: this.#o.file,
-      sha256: seen,
+      sha256: seen.sha256,
       message: e.message,
       problems: e.problems ?? [],
     };
-    this.#lastSeen = seen ?? `unreadable:${e.message}`;
+    this.#lastSeen = seen.key;
     this.#lastError = failure;
     this.#o.metrics.configReloads.inc({ result: 'failure' });
     this.#o.logger.error(
-      { trigger, file: this.#o.file, sha256: seen, active: active.source.sha256, problems: failure.problems },
+      {
+        trigger,
+        file: this.#o.file,
+        sha256: seen.sha256,
+        active: active.source.sha256,
+        problems: failure.problems,
+      },
       `policy reload rejected, keeping ${active.source.sha256.slice(0, 12)}:\n${e.message}`,
     );
     return { outcome: ReloadOutcome.FAILED, trigger, sha256: active.source.sha256, error: failure };

@@ -19,8 +19,10 @@ export interface RunOptions {
   /**
    * Reads and compiles the policy file again (with the same environment and overrides as the
    * first load). With it, and a policy that came from a file, the file is watched and reloaded.
+   * `signal` aborts when the sidecar closes (`breakwater run` parses reloads in a worker thread,
+   * `loadPolicyFileInWorker`, so that a hostile file never stalls the listeners).
    */
-  readonly loadPolicy?: (file: string) => Promise<Policy>;
+  readonly loadPolicy?: (file: string, signal: AbortSignal) => Promise<Policy>;
   /** Reload debounce in ms; default 200. */
   readonly reloadDebounceMs?: number;
   /** Reload polling period in ms; default 10 s (0 disables). */
@@ -111,5 +113,6 @@ function startReload(sidecar: Sidecar, file: string, options: RunOptions, clock:
   });
   watcher.start();
   sidecar.setReloader(reloader);
+  sidecar.attach(reloader);
   sidecar.attach(watcher);
 }

@@ -10,6 +10,7 @@ import { upstreamRequestHeaders } from './headers.ts';
 import { Recorder } from './recorder.ts';
 import type { UpstreamRuntime } from './runtime.ts';
 import { StreamRelay } from './stream-relay.ts';
+import { WholeBody, headProblem } from './whole-body.ts';
 
 /**
  * One call to one upstream, as an undici dispatch handler, so the body flows with manual
@@ -30,8 +31,8 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
   #controller: Dispatcher.DispatchController | null;
   #status: number;
   #headers: Record<string, string | string[] | undefined> | null;
-  /** Chunks of a whole answer, or null. */
-  #whole: Buffer[] | null;
+  /** A whole answer being gathered, or null. */
+  #whole: WholeBody | null;
   #relay: StreamRelay | null;
   #recorder: Recorder | null;
   #firstByteTimer: TimerHandle | null;
@@ -113,6 +114,12 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
       return;
     }
     const framing = statusCode < 300 ? framingOf(headers['content-type']) : null;
+    const limits = this.#up.limits;
+    const problem = headProblem(statusCode, headers, framing, limits.maxResponseBodyBytes);
+    if (problem !== null) {
+      this.#fail(problem);
+      return;
+    }
     const r = this.#req;
     if (framing === null && r.resumption?.continuing === true) {
       // A whole answer cannot be spliced into a stream the client is already reading.
@@ -121,19 +128,21 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
     }
     if (r.recordLimitBytes > 0 && statusCode < 300) this.#recorder = new Recorder(r.recordLimitBytes);
     if (framing === null) {
-      this.#whole = [];
+      this.#whole = new WholeBody(limits.maxResponseBodyBytes);
       return;
     }
     this.#writer.holdStream(statusCode, headers, r.tierHeaders, framing);
-    this.#writer.bind(controller);
-    this.#relay = new StreamRelay(framing, this.#writer, r.trackText ? r.resumption : null);
+    this.#writer.bind(controller, this.#clock);
+    const resumption = r.trackText ? r.resumption : null;
+    this.#relay = new StreamRelay(framing, this.#writer, resumption, limits.maxStreamLineBytes);
   }
 
   onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
     if (this.#settled) return;
     this.#recorder?.push(chunk);
     if (this.#whole !== null) {
-      this.#whole.push(chunk);
+      const over = this.#whole.push(chunk);
+      if (over !== null) this.#fail(over);
       return;
     }
     const relay = this.#relay;
@@ -170,10 +179,14 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
     this.#fail(classifyError(err));
   }
 
-  #endWhole(chunks: Buffer[]): void {
-    this.#markFirstByte();
+  #endWhole(whole: WholeBody): void {
     this.#whole = null;
-    const raw = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+    const raw = whole.end(this.#status, this.#headers!['content-type']);
+    if (!Buffer.isBuffer(raw)) {
+      this.#fail(raw);
+      return;
+    }
+    this.#markFirstByte();
     const body = this.#writer.answerWhole(this.#status, this.#headers!, this.#req.tierHeaders, raw);
     const recorded = this.#recorder?.whole(this.#status, this.#contentType(), body) ?? null;
     this.#finish({ kind: 'ok', status: this.#status, recorded });
@@ -264,9 +277,15 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
     this.#idleTimer = null;
     if (this.#settled) return;
     const idleMs = this.#up.policy.timeouts.idleMs;
-    const waited = this.#clock.now() - this.#lastChunkAtMs;
-    if (waited >= idleMs && this.#controller?.paused !== true) {
-      this.#fail(callFailure(FailureKind.IDLE_TIMEOUT, `stream idle for ${waited}ms`));
+    const now = this.#clock.now();
+    // While the client takes nothing, the gap is the client's: it is bounded by `timeout.idle`
+    // too, without blaming the upstream (docs/policy.md, `timeout.idle`).
+    const stalledFor = this.#writer.stalledFor(now);
+    const waited =
+      stalledFor >= 0 ? stalledFor : now - Math.max(this.#lastChunkAtMs, this.#writer.resumedAtMs);
+    if (waited >= idleMs) {
+      if (stalledFor < 0) this.#fail(callFailure(FailureKind.IDLE_TIMEOUT, `stream idle for ${waited}ms`));
+      else this.#writer.res.destroy(); // the client read nothing: its close ends the call
       return;
     }
     // Re-arm for the rest of the gap: one timer per stream, not one per chunk.

@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
+import type { Clock } from '../clock/index.ts';
 import { BreakwaterError, ErrorCode } from '../errors/index.ts';
 import { Framing, errorEvent, normalizeErrorBody, writeJsonError, type Protocol } from '../protocol/index.ts';
 import { clientResponseHeaders } from './headers.ts';
@@ -25,6 +26,11 @@ export class ClientWriter {
   /** The upstream call feeding this response, paused while the client does not drain. */
   #source: Dispatcher.DispatchController | null;
   #onDrain: (() => void) | null;
+  #clock: Clock | null;
+  /** When the client last stopped taking bytes (its writes backed up); -1 while it drains. */
+  #pausedAtMs: number;
+  /** When the client last drained after a stall: the upstream was held back until then. */
+  resumedAtMs: number;
 
   constructor(res: ServerResponse, protocol: Protocol) {
     this.res = res;
@@ -35,6 +41,9 @@ export class ClientWriter {
     this.#out = null;
     this.#source = null;
     this.#onDrain = null;
+    this.#clock = null;
+    this.#pausedAtMs = -1;
+    this.resumedAtMs = 0;
   }
 
   /** True once the client has the status line: the chain can no longer move on invisibly. */
@@ -71,8 +80,17 @@ export class ClientWriter {
   }
 
   /** Feeds backpressure to `source`: paused while the client's socket buffer is full. */
-  bind(source: Dispatcher.DispatchController): void {
+  bind(source: Dispatcher.DispatchController, clock: Clock | null = null): void {
     this.#source = source;
+    this.#clock = clock;
+  }
+
+  /**
+   * How long the client has taken nothing while its upstream is held back, or -1 when it drains:
+   * the call bounds it by `timeout.idle` (a client that reads nothing, docs/policy.md).
+   */
+  stalledFor(now: number): number {
+    return this.#pausedAtMs < 0 || this.#source?.paused !== true ? -1 : now - this.#pausedAtMs;
   }
 
   /** Stops feeding backpressure (the call ended). */
@@ -175,9 +193,13 @@ export class ClientWriter {
     const source = this.#source;
     if (source === null || source.paused) return;
     source.pause();
+    this.#pausedAtMs = this.#clock?.now() ?? -1;
     if (this.#onDrain === null) {
       this.#onDrain = () => {
-        if (this.#source?.paused === true) this.#source.resume();
+        if (this.#source?.paused !== true) return;
+        this.#pausedAtMs = -1;
+        this.resumedAtMs = this.#clock?.now() ?? 0;
+        this.#source.resume();
       };
       this.res.on('drain', this.#onDrain);
     }

@@ -9,5 +9,10 @@ export { callFailure, classifyError, statusFailure } from './failure.ts';
 export type { CallFailure } from './failure.ts';
 export { UpstreamRuntime, UpstreamSet } from './runtime.ts';
 export type { UpstreamSetOptions } from './runtime.ts';
-export { clientResponseHeaders, upstreamRequestHeaders } from './headers.ts';
+export {
+  clientResponseHeaders,
+  passthroughResponseHeaders,
+  stripPassthroughRequestHeaders,
+  upstreamRequestHeaders,
+} from './headers.ts';
 export { dnsLookup } from './resolver.ts';

@@ -1,17 +1,20 @@
 import { createRequire } from 'node:module';
 import type { LookupFunction } from 'node:net';
-import type { Pool as UndiciPool } from 'undici';
+import type { Pool as UndiciPool, buildConnector as BuildConnector } from 'undici';
 import { CircuitBreaker, type Transition } from '../breaker/index.ts';
 import type { Clock } from '../clock/index.ts';
-import type { Policy, UpstreamPolicy } from '../policy/index.ts';
+import type { LimitsPolicy, Policy, UpstreamPolicy } from '../policy/index.ts';
+import { skipUnaskedContinue } from './interim.ts';
 import { dnsLookup } from './resolver.ts';
 
 /**
  * Only undici's Pool is loaded: the package entry also loads fetch, WebSocket, the HTTP cache and
  * more, ~13 MiB of resident memory in every pod for nothing (docs/design.md#budgets: RSS ≤ 80 MiB idle).
  */
-const Pool = createRequire(import.meta.url)('undici/lib/dispatcher/pool.js') as typeof UndiciPool;
+const require = createRequire(import.meta.url);
+const Pool = require('undici/lib/dispatcher/pool.js') as typeof UndiciPool;
 type Pool = UndiciPool;
+const buildConnector = require('undici/lib/core/connect.js') as typeof BuildConnector;
 
 /** Live state of one upstream: its connection pool, breaker and in-flight count. */
 export class UpstreamRuntime {
@@ -22,13 +25,16 @@ export class UpstreamRuntime {
   inflight: number;
   /** Names of the tier's own headers, precomputed. */
   headerNames: ReadonlySet<string>;
+  /** The policy's `limits` (response body and stream line caps). */
+  limits: LimitsPolicy;
 
-  constructor(policy: UpstreamPolicy, pool: Pool, breaker: CircuitBreaker) {
+  constructor(policy: UpstreamPolicy, pool: Pool, breaker: CircuitBreaker, limits: LimitsPolicy) {
     this.policy = policy;
     this.pool = pool;
     this.breaker = breaker;
     this.inflight = 0;
     this.headerNames = new Set(Object.keys(policy.headers));
+    this.limits = limits;
   }
 }
 
@@ -44,6 +50,9 @@ function poolKey(u: UpstreamPolicy, resolver: string): string {
 }
 
 function createPool(u: UpstreamPolicy, lookup: LookupFunction | null): Pool {
+  const connector = buildConnector(
+    lookup ? { timeout: u.timeouts.connectMs, lookup } : { timeout: u.timeouts.connectMs },
+  );
   return new Pool(u.origin, {
     connections: null,
     pipelining: 1,
@@ -52,7 +61,12 @@ function createPool(u: UpstreamPolicy, lookup: LookupFunction | null): Pool {
     headersTimeout: 0,
     bodyTimeout: 0,
     keepAliveTimeout: 4_000,
-    connect: lookup ? { timeout: u.timeouts.connectMs, lookup } : { timeout: u.timeouts.connectMs },
+    connect: (options, callback) => {
+      connector(options, (err, socket) => {
+        if (socket) skipUnaskedContinue(socket);
+        (callback as (e: Error | null, s: typeof socket) => void)(err, socket);
+      });
+    },
   });
 }
 
@@ -82,6 +96,7 @@ export class UpstreamSet {
         old.breaker.setPolicy(u.breaker);
         old.policy = u;
         old.headerNames = new Set(Object.keys(u.headers));
+        old.limits = policy.limits;
         runtime = old;
       } else {
         const breaker =
@@ -92,7 +107,7 @@ export class UpstreamSet {
             ...(options.random ? { random: options.random } : {}),
           });
         if (old !== undefined) breaker.setPolicy(u.breaker);
-        runtime = new UpstreamRuntime(u, createPool(u, lookup), breaker);
+        runtime = new UpstreamRuntime(u, createPool(u, lookup), breaker, policy.limits);
       }
       byName.set(u.name, runtime);
       keys.set(u.name, key);

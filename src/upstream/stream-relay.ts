@@ -1,5 +1,15 @@
 import { FailureKind } from '../breaker/index.ts';
-import { EventKind, Framing, classifyEvent, fastScan, lastBoundary, splitEvents } from '../protocol/index.ts';
+import { isUtf8 } from 'node:buffer';
+import {
+  EVENT_TOO_LONG,
+  EventKind,
+  EventSplitter,
+  Framing,
+  classifyEvent,
+  fastScan,
+  firstInvalidEvent,
+  splitEvents,
+} from '../protocol/index.ts';
 import type { CallFailure } from './failure.ts';
 import type { ClientWriter } from './client-writer.ts';
 import type { Resumption } from './resumption.ts';
@@ -16,39 +26,44 @@ export class StreamRelay {
   readonly #writer: ClientWriter;
   /** Tracks the assistant text for `continueOnNextTier`, or null when this call does not. */
   readonly #resumption: Resumption | null;
-  /** Bytes after the last complete event, or null. */
-  #tail: Buffer | null;
+  /** Splits complete events off the bytes, in linear time, up to `limits.maxStreamLine` each. */
+  #splitter: EventSplitter;
+  readonly #maxLineBytes: number;
   /** A first event reached the client through this relay. */
   started: boolean;
   /** The end marker (`[DONE]`, `done: true`) went by. */
   sawDone: boolean;
 
-  constructor(framing: Framing, writer: ClientWriter, resumption: Resumption | null) {
+  constructor(
+    framing: Framing,
+    writer: ClientWriter,
+    resumption: Resumption | null,
+    maxLineBytes = Number.MAX_SAFE_INTEGER,
+  ) {
     this.#framing = framing;
     this.#writer = writer;
     this.#resumption = resumption;
-    this.#tail = null;
+    this.#splitter = new EventSplitter(framing, maxLineBytes);
+    this.#maxLineBytes = maxLineBytes;
     this.started = false;
     this.sawDone = false;
   }
 
   /** Takes the next chunk; returns the failure of a bad event, or null. */
   push(chunk: Buffer): CallFailure | null {
-    const buf = this.#tail === null ? chunk : Buffer.concat([this.#tail, chunk]);
-    const end = lastBoundary(this.#framing, buf);
-    if (end === 0) {
-      this.#tail = buf;
-      return null;
+    const events = this.#splitter.push(chunk);
+    if (events === null) return null;
+    if (events === EVENT_TOO_LONG) {
+      const message = `stream line over limits.maxStreamLine (${this.#maxLineBytes} bytes)`;
+      return failure(FailureKind.TOO_LARGE, message);
     }
-    this.#tail = end === buf.length ? null : buf.subarray(end);
-    return this.#forward(buf.subarray(0, end));
+    return this.#forward(events);
   }
 
   /** The upstream ended: a last event without its terminator still counts; then judges the end. */
   end(): CallFailure | null {
-    if (this.#tail !== null) {
-      const rest = this.#tail;
-      this.#tail = null;
+    const rest = this.#splitter.end();
+    if (rest !== null) {
       const bad = this.#forward(rest);
       if (bad !== null) return bad;
     }
@@ -60,6 +75,12 @@ export class StreamRelay {
   /** Classifies complete events and writes the good ones (the first one commits the answer). */
   #forward(slice: Buffer): CallFailure | null {
     const framing = this.#framing;
+    if (!isUtf8(slice)) {
+      // The events before the bad one are relayed as usual, then the stream fails.
+      const bad = firstInvalidEvent(framing, slice);
+      const before = bad > 0 ? this.#forward(slice.subarray(0, bad)) : null;
+      return before ?? failure(FailureKind.MALFORMED, 'malformed event: not valid UTF-8');
+    }
     if (this.#resumption === null) {
       // Ordinary events are judged on the bytes: decoding and splitting every event of a 20-event
       // stream cost more CPU than the rest of the relay.

@@ -5,6 +5,7 @@ import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
 import type { CacheRequest, ResponseCache } from '../../src/cache/index.ts';
 import type { BreakerPolicy, CachePolicy } from '../../src/policy/types.ts';
+import { CACHE_KEY_HEADERS } from '../../src/policy/index.ts';
 import { endpointOf, protocolOfPath } from '../../src/protocol/index.ts';
 import type { RecordedAnswer } from '../../src/upstream/index.ts';
 
@@ -33,6 +34,7 @@ export function cachePolicy(overrides: Partial<CachePolicy> = {}): CachePolicy {
     maxBytes: 64 * 1024 * 1024,
     maxEntryBytes: 1024 * 1024,
     keyPrefix: 'breakwater:',
+    keyHeaders: CACHE_KEY_HEADERS,
     commandTimeoutMs: 50,
     breaker: breakerPolicy(),
     ...overrides,
@@ -41,7 +43,10 @@ export function cachePolicy(overrides: Partial<CachePolicy> = {}): CachePolicy {
 
 export interface RequestOptions {
   routeName?: string;
+  /** Shorthand for an `Authorization` header among the raw headers. */
   authorization?: string | undefined;
+  /** The client's raw headers (`[name, value, …]`); default: only `authorization`, when given. */
+  rawHeaders?: readonly string[];
   noStore?: boolean;
   /** Default: the body's `stream`, or the endpoint's default when absent. */
   stream?: boolean;
@@ -64,7 +69,9 @@ export function cacheRequest(
     json: body,
     model: typeof body.model === 'string' ? body.model : null,
     stream,
-    authorization: options.authorization,
+    rawHeaders:
+      options.rawHeaders ??
+      (options.authorization === undefined ? [] : ['Authorization', options.authorization]),
     noStore: options.noStore ?? false,
   };
 }
@@ -140,7 +147,7 @@ export async function startPathServer(cache: ResponseCache): Promise<PathServer>
     const path = (req.url ?? '/').split('?')[0]!;
     const body = JSON.parse((await readBody(req)).toString('utf8')) as Record<string, unknown>;
     const cr = cacheRequest(path, body, {
-      authorization: req.headers.authorization,
+      rawHeaders: req.rawHeaders,
       noStore: /no-store/.test(req.headers['cache-control'] ?? ''),
     });
     const key = cache.keyFor(cr);

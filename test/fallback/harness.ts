@@ -68,7 +68,6 @@ export function chatRequest(policy: Policy, json: Record<string, unknown>, start
     json,
     model: typeof json.model === 'string' ? json.model : null,
     stream: json.stream === true,
-    authorization: undefined,
     noStore: false,
     method: 'POST',
     pathWithQuery: path,

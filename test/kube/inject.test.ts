@@ -34,7 +34,7 @@ describe('injectManifests', () => {
         startupProbe: { httpGet: { path: '/healthz/startup', port: 15021 } },
         readinessProbe: { httpGet: { path: '/healthz/ready', port: 15021 } },
         livenessProbe: { httpGet: { path: '/healthz/live', port: 15021 } },
-        resources: { requests: { cpu: '50m', memory: '64Mi' } },
+        resources: { requests: { cpu: '50m', memory: '96Mi' } },
         securityContext: {
           runAsNonRoot: true,
           runAsUser: 65532,

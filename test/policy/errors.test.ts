@@ -102,7 +102,7 @@ routes: { name: x }
   it('reports the root when the document is empty', () => {
     const p = only(problemsOf(''));
     expect(p).toMatchObject({ line: 1, column: 1, path: '(root)' });
-    expect(p.message).toBe('expected a policy mapping (with at least "upstreams"), got null');
+    expect(p.message).toBe('expected a policy mapping (with at least "upstreams"), got an empty document');
   });
 
   it('rejects a url that is not http or https', () => {
@@ -206,7 +206,11 @@ readiness: sometimes
     const p = only(
       problemsOf('upstreams: { a: { url: "http://a" } }\nreadiness: chain\nreadiness: always\n'),
     );
-    expect(p).toMatchObject({ line: 3, column: 1, message: 'YAML: Map keys must be unique' });
+    expect(p).toMatchObject({
+      line: 3,
+      column: 1,
+      message: 'YAML: Map keys must be unique ("readiness" is first at line 2)',
+    });
   });
 
   it('labels problems <inline> when no file is given', () => {
@@ -235,12 +239,12 @@ describe('loadPolicyFile', () => {
     expect((err as PolicyError).message).toBe(`${file}: cannot read the policy file (ENOENT)`);
   });
 
-  it('throws BW_ERR_POLICY_UNREADABLE when the bytes are not UTF-8', async () => {
+  it('throws BW_ERR_POLICY_INVALID naming line, column and byte offset when the bytes are not UTF-8', async () => {
     const file = join(dir, 'latin1.yaml');
     await writeFile(file, Buffer.from([0x75, 0x3a, 0x20, 0xe9, 0x0a]));
     const err = (await loadPolicyFile(file, { env: {} }).catch((e: unknown) => e)) as PolicyError;
-    expect(err.code).toBe(ErrorCode.POLICY_UNREADABLE);
-    expect(err.message).toMatch(/not UTF-8/);
+    expect(err.code).toBe(ErrorCode.POLICY_INVALID);
+    expect(err.message).toBe(`${file}:1:4: not UTF-8: invalid byte sequence at byte offset 3 (0xE9)`);
   });
 
   it('hashes the bytes and records the absolute path when the file is valid', async () => {

@@ -43,7 +43,16 @@ describe('parsePolicy', () => {
     expect(p.resolver).toBe('system');
     expect(p.readiness).toBe('any-upstream');
     expect(p.shutdown).toEqual({ drainDelayMs: 5_000, quietPeriodMs: 1_000, timeoutMs: 25_000 });
-    expect(p.limits).toEqual({ maxRequestBodyBytes: 8 * 1024 * 1024 });
+    expect(p.limits).toEqual({
+      maxRequestBodyBytes: 8 * 1024 * 1024,
+      maxJsonDepth: 64,
+      maxJsonMembers: 20_000,
+      headersTimeoutMs: 10_000,
+      requestTimeoutMs: 300_000,
+      bodyIdleTimeoutMs: 30_000,
+      maxResponseBodyBytes: 32 * 1024 * 1024,
+      maxStreamLineBytes: 1024 * 1024,
+    });
     expect(p.upstreams.map((u) => u.name)).toEqual(['max-gpu', 'ollama-cpu']);
     const max = p.upstreams[0]!;
     expect({ ...max, failOn: [...max.failOn] }).toEqual({
@@ -68,6 +77,17 @@ describe('parsePolicy', () => {
       maxBytes: 64 * 1024 * 1024,
       maxEntryBytes: 1024 * 1024,
       keyPrefix: 'breakwater:',
+      keyHeaders: [
+        'authorization',
+        'proxy-authorization',
+        'cookie',
+        'x-api-key',
+        'api-key',
+        'x-goog-api-key',
+        'openai-organization',
+        'openai-project',
+        'ocp-apim-subscription-key',
+      ],
       commandTimeoutMs: 50,
       breaker: { ...DEFAULT_BREAKER, recoveryTimeoutMs: 5_000 },
     });

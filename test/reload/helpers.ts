@@ -4,6 +4,9 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { createLogger, type Logger } from '../../src/log/index.ts';
 
+/** What a ConfigMap version holds at `policy.yaml`: text, bytes, or a function creating the entry. */
+export type VersionContent = string | Uint8Array | ((file: string) => Promise<void> | void);
+
 /**
  * A directory laid out like a mounted ConfigMap volume:
  * `..2026_11_27_13_00_00.000000001/policy.yaml`, `..data -> ..2026_…`, `policy.yaml -> ..data/policy.yaml`.
@@ -31,17 +34,22 @@ export class ConfigMapDir {
     return cm;
   }
 
-  async #writeVersion(text: string): Promise<string> {
+  async #writeVersion(content: VersionContent): Promise<string> {
     this.#seq++;
     const ts = `..2026_11_27_13_00_0${this.#seq}.00000000${this.#seq}`;
     await mkdir(join(this.dir, ts));
-    await writeFile(join(this.dir, ts, 'policy.yaml'), text);
+    const file = join(this.dir, ts, 'policy.yaml');
+    if (typeof content === 'function') await content(file);
+    else await writeFile(file, content);
     return ts;
   }
 
-  /** The kubelet's atomic update sequence. */
-  async update(text: string): Promise<void> {
-    const ts = await this.#writeVersion(text);
+  /**
+   * The kubelet's atomic update sequence. `content` is the new file's text or bytes, or a function
+   * that creates the entry itself (a FIFO, a directory).
+   */
+  async update(content: VersionContent): Promise<void> {
+    const ts = await this.#writeVersion(content);
     await symlink(ts, join(this.dir, '..data_tmp'));
     await rename(join(this.dir, '..data_tmp'), join(this.dir, '..data'));
     if (this.#current !== null) await rm(join(this.dir, this.#current), { recursive: true, force: true });

@@ -125,3 +125,23 @@ change through Helm rolls the pods; editing the ConfigMap alone reloads without 
 breakwater.io/injected: {{ include "breakwater.appVersion" . | default "unknown" | quote }}
 checksum/config: {{ include "breakwater.policyYaml" . | sha256sum }}
 {{- end }}
+
+{{/* Name of the webhook's Deployment, Service and Certificate. */}}
+{{- define "breakwater.webhookName" -}}
+{{- printf "%s-webhook" (include "breakwater.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Secret with the webhook's serving certificate. */}}
+{{- define "breakwater.webhookSecret" -}}
+{{- if .Values.webhook.certManager.enabled }}
+{{- .Values.webhook.tls.secretName | default (printf "%s-tls" (include "breakwater.webhookName" .)) }}
+{{- else }}
+{{- required "webhook.tls.secretName is required when webhook.certManager.enabled is false" .Values.webhook.tls.secretName }}
+{{- end }}
+{{- end }}
+
+{{/* Labels selecting the webhook's pods. */}}
+{{- define "breakwater.webhookSelector" -}}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: webhook
+{{- end }}
