@@ -22,59 +22,73 @@ const HTTP_1 = Buffer.from('HTTP/1.');
  * changed, in place.
  */
 export function skipUnaskedContinue(socket: Socket): void {
-  const read = socket.read.bind(socket);
+  const skipper = new ContinueSkipper(socket.read.bind(socket));
   const write = socket.write.bind(socket) as (...a: Parameters<Socket['write']>) => boolean;
-  /** The next bytes read start a response head. */
-  let atHead = true;
-  /** Inside a rewritten interim head: how many bytes of its closing CRLF CRLF are matched; -1 outside. */
-  let matched = -1;
-  /** The first bytes of a head, too few to judge yet. */
-  let held: Buffer | null = null;
-
   socket.write = ((...args: Parameters<Socket['write']>) => {
-    atHead = true;
+    skipper.atHead = true;
     return write(...args);
   }) as Socket['write'];
+  socket.read = (size?: number) => skipper.read(size);
+}
 
-  socket.read = (size?: number) => {
+/** The state of one socket's reads: where a response head starts, and an interim head's end. */
+class ContinueSkipper {
+  readonly #read: (size?: number) => unknown;
+  /** The next bytes read start a response head. */
+  atHead = true;
+  /** Inside a rewritten interim head: how many bytes of its closing CRLF CRLF are matched; -1 outside. */
+  #matched = -1;
+  /** The first bytes of a head, too few to judge yet. */
+  #held: Buffer | null = null;
+
+  constructor(read: (size?: number) => unknown) {
+    this.#read = read;
+  }
+
+  read(size?: number): Buffer | null {
     for (;;) {
-      let chunk = read(size) as Buffer | null;
-      if (!atHead || chunk === null) return chunk;
-      if (held !== null) {
-        chunk = Buffer.concat([held, chunk]);
-        held = null;
+      let chunk = this.#read(size) as Buffer | null;
+      if (!this.atHead || chunk === null) return chunk;
+      if (this.#held !== null) {
+        chunk = Buffer.concat([this.#held, chunk]);
+        this.#held = null;
       }
-      let pos = 0;
-      for (;;) {
-        if (matched >= 0) {
-          pos = headEnd(chunk, pos);
-          if (pos === -1) return chunk;
-          matched = -1;
-        }
-        if (pos === chunk.length) return chunk;
-        if (chunk.length - pos < STATUS_LINE_BYTES) {
-          held = chunk.subarray(pos);
-          if (pos > 0) return chunk.subarray(0, pos);
-          break;
-        }
-        if (!isContinue(chunk, pos)) {
-          atHead = false;
-          return chunk;
-        }
-        chunk[pos + 11] = THREE;
-        matched = 0;
-        pos += STATUS_LINE_BYTES - 1;
-      }
+      const out = this.#scan(chunk);
+      if (out !== null) return out;
     }
-  };
+  }
+
+  /** Rewrites the interim `100` heads at the start of `chunk`; null when all of it is held. */
+  #scan(chunk: Buffer): Buffer | null {
+    let pos = 0;
+    for (;;) {
+      if (this.#matched >= 0) {
+        pos = this.#headEnd(chunk, pos);
+        if (pos === -1) return chunk;
+        this.#matched = -1;
+      }
+      if (pos === chunk.length) return chunk;
+      if (chunk.length - pos < STATUS_LINE_BYTES) {
+        this.#held = chunk.subarray(pos);
+        return pos > 0 ? chunk.subarray(0, pos) : null;
+      }
+      if (!isContinue(chunk, pos)) {
+        this.atHead = false;
+        return chunk;
+      }
+      chunk[pos + 11] = THREE;
+      this.#matched = 0;
+      pos += STATUS_LINE_BYTES - 1;
+    }
+  }
 
   /** End (exclusive) of the interim head that `chunk[from..]` continues, or -1 when not in `chunk`. */
-  function headEnd(chunk: Buffer, from: number): number {
+  #headEnd(chunk: Buffer, from: number): number {
     for (let i = from; i < chunk.length; i++) {
       const b = chunk[i];
-      if (b === (matched % 2 === 0 ? CR : LF)) matched++;
-      else matched = b === CR ? 1 : 0;
-      if (matched === 4) return i + 1;
+      if (b === (this.#matched % 2 === 0 ? CR : LF)) this.#matched++;
+      else this.#matched = b === CR ? 1 : 0;
+      if (this.#matched === 4) return i + 1;
     }
     return -1;
   }
