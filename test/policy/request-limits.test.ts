@@ -27,6 +27,8 @@ describe('limits and cache.keyHeaders', () => {
       headersTimeoutMs: 2_000,
       requestTimeoutMs: 60_000,
       bodyIdleTimeoutMs: 250,
+      maxResponseBodyBytes: 32 * 1024 * 1024,
+      maxStreamLineBytes: 1024 * 1024,
     });
   });
 
@@ -82,6 +84,8 @@ describe('limits and cache.keyHeaders', () => {
       headersTimeout: '10s',
       requestTimeout: '5m',
       bodyIdleTimeout: '1m30s',
+      maxResponseBody: '32MiB',
+      maxStreamLine: '1MiB',
     });
     const again = parsePolicy(stringify(p.redacted), { file: null, env: {} });
     expect(again.limits).toEqual(p.limits);

@@ -159,10 +159,11 @@ describe('proxy ingress (property)', () => {
     const port = stack.proxyPort;
     const max = new URL(stack.max.url).host;
     const absolute = await send(port, 'GET', `http://${max}:80/v1/models`, `${max}:80`, '');
-    expect(absolute.status).toBe(404);
-    expect(absolute.json().error).toMatchObject({ code: 'BW_ERR_ROUTE_NOT_FOUND' });
+    // A malformed authority is a bad request (docs/operations.md#hostile-input), never a route.
+    expect(absolute.status).toBe(400);
+    expect(absolute.json().error).toMatchObject({ code: 'BW_ERR_REQUEST_INVALID' });
     const tunnel = await rawExchange(port, [`CONNECT ${max}:25000 HTTP/1.1`, `Host: ${max}:25000`]);
-    expect(tunnel.status).toBe(404);
+    expect(tunnel.status).toBe(400);
     expect(stack.max.stats().requests).toBe(0);
   });
 });
