@@ -39,6 +39,7 @@ const WS = new Set([0x20, 0x09, 0x0a, 0x0d]);
 export function isJsonType(contentType: string | string[] | undefined): boolean {
   const ct = Array.isArray(contentType) ? contentType[0] : contentType;
   if (ct === undefined) return false;
+  if (ct.startsWith('application/json')) return true;
   const semi = ct.indexOf(';');
   const type = (semi === -1 ? ct : ct.slice(0, semi)).trim().toLowerCase();
   return type === 'application/json' || type.endsWith('+json');
@@ -46,9 +47,10 @@ export function isJsonType(contentType: string | string[] | undefined): boolean 
 
 /**
  * Whether a whole JSON answer is complete: an object's braces at both ends is enough (the common
- * case, checked on the bytes); anything else is parsed. A 200 whose body was cut short by the
- * upstream but framed as complete (its content-length matching the cut) would otherwise reach
- * the client as a success it cannot parse (found by the chaos suite, docs/reliability.md).
+ * case, checked on the bytes, as stream events are); anything else is parsed. A 200 whose body
+ * was cut short by the upstream but framed as complete (its content-length matching the cut)
+ * would otherwise reach the client as a success it cannot parse (found by the chaos suite,
+ * docs/reliability.md). A cut that happens to end on an inner closing brace still passes.
  */
 export function isCompleteJson(body: Buffer): boolean {
   let start = 0;
