@@ -169,7 +169,7 @@ function parseBounded(
   const scanned = scanTokens(text);
   if (scanned) fail(label, lineCounterOf(text), [{ ...scanned, path: null }], []);
   const lines = new LineCounter();
-  // uniqueKeys off: the package's check is quadratic; checkShape finds duplicates in linear time.
+  // uniqueKeys off: the package's check is quadratic; inspectDocument finds duplicates in linear time.
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false });
   const syntax = doc.errors[0];
   if (syntax) {
