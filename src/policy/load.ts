@@ -117,7 +117,7 @@ function oneLine(message: string): string {
   );
 }
 
-/** Throws the PolicyError for `found`: in file order, duplicates dropped, secrets scrubbed, at most `maxProblems`. */
+/** Throws the PolicyError for `found`: in file order, duplicates dropped, at most `maxProblems`, secrets scrubbed. */
 function fail(
   file: string,
   lines: LineCounter,
@@ -125,26 +125,22 @@ function fail(
   secrets: readonly string[],
 ): never {
   const seen = new Set<string>();
-  const problems: PolicyProblem[] = [];
+  const unique: { p: Located; path: string }[] = [];
   for (const p of [...found].sort((a, b) => a.offset - b.offset)) {
     const path = p.path === null ? '' : formatKeyPath(p.path);
     const key = `${p.offset}\0${path}\0${p.message}`;
     if (seen.has(key)) continue;
     seen.add(key);
-    const { line, col } = lines.linePos(p.offset);
-    problems.push({
-      file,
-      line,
-      column: col,
-      path: scrub(path, secrets),
-      message: oneLine(scrub(p.message, secrets)),
-    });
+    unique.push({ p, path });
   }
   const { maxProblems } = POLICY_LIMITS;
-  if (problems.length > maxProblems) {
-    const more = problems.length - maxProblems;
-    problems.length = maxProblems;
-    const message = `... and ${formatCount(more)} more problems (the first ${maxProblems} are listed)`;
+  const problems: PolicyProblem[] = unique.slice(0, maxProblems).map(({ p, path }) => {
+    const { line, col } = lines.linePos(p.offset);
+    const message = oneLine(scrub(p.message, secrets));
+    return { file, line, column: col, path: scrub(path, secrets), message };
+  });
+  if (unique.length > maxProblems) {
+    const message = `... and ${formatCount(unique.length - maxProblems)} more problems (the first ${maxProblems} are listed)`;
     problems.push({ file, line: null, column: null, path: '', message });
   }
   throw new PolicyError(ErrorCode.POLICY_INVALID, problems);
@@ -173,7 +169,7 @@ function parseBounded(
   const scanned = scanTokens(text);
   if (scanned) fail(label, lineCounterOf(text), [{ ...scanned, path: null }], []);
   const lines = new LineCounter();
-  // uniqueKeys off: the package's check is quadratic; checkShape finds duplicates in linear time.
+  // uniqueKeys off: the package's check is quadratic; inspectDocument finds duplicates in linear time.
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false });
   const syntax = doc.errors[0];
   if (syntax) {
@@ -203,8 +199,7 @@ export function analyzePolicy(text: string, label: string, env: PolicyEnv): Poli
     fail(label, lines, found, secretStrings(undefined, envValues));
   }
   const fromEnv = new Map(interpolation.fromEnv.map((e) => [formatKeyPath(e.path).toLowerCase(), e.vars]));
-  const secrets = (): string[] =>
-    secretStrings(raw, [...envValues, ...interpolation.fromEnv.map((e) => String(getAt(raw, e.path)))]);
+  const secrets = (): string[] => secretStrings(raw, envValues);
   if (raw === null || raw === undefined) {
     const message = 'expected a policy mapping (with at least "upstreams"), got an empty document';
     fail(label, lines, [{ offset: 0, path: [], message }], secrets());

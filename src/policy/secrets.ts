@@ -54,7 +54,8 @@ export function isHidden(path: KeyPath, value: unknown, vars: readonly string[] 
 
 /**
  * The literal secret strings of a raw document, for a last scrub of every message: values under
- * secret-bearing keys, the userinfo of URLs, and `extra` (values that came from the environment).
+ * secret-bearing keys, the userinfo and password of URLs, and `extra` (the values of the
+ * environment variables the file used). Strings under 4 characters are left alone.
  */
 export function secretStrings(raw: unknown, extra: Iterable<string>): string[] {
   const out = new Set<string>();
@@ -71,7 +72,8 @@ export function secretStrings(raw: unknown, extra: Iterable<string>): string[] {
       if (m) {
         const userinfo = m[0].slice(m[1]!.length, -1);
         add(userinfo);
-        for (const part of userinfo.split(':')) add(part);
+        const colon = userinfo.indexOf(':');
+        if (colon !== -1) add(userinfo.slice(colon + 1));
       }
       return;
     }

@@ -21,15 +21,18 @@ function mediaType(contentType: string | string[] | undefined): string | null {
 
 /** True for a JSON media type: `application/json`, `application/problem+json`, with parameters. */
 export function isJsonType(contentType: string | string[] | undefined): boolean {
-  const type = mediaType(contentType);
+  const ct = Array.isArray(contentType) ? contentType[0] : contentType;
+  if (ct?.startsWith('application/json') === true) return true;
+  const type = mediaType(ct);
   return type !== null && (type === 'application/json' || type.endsWith('+json'));
 }
 
 /**
  * Whether a whole JSON answer is complete: an object's braces at both ends is enough (the common
- * case, checked on the bytes); anything else is parsed. A 200 whose body was cut short by the
- * upstream but framed as complete (its content-length matching the cut) would otherwise reach
- * the client as a success it cannot parse (found by the chaos suite, docs/reliability.md).
+ * case, checked on the bytes, as stream events are); anything else is parsed. A 200 whose body
+ * was cut short by the upstream but framed as complete (its content-length matching the cut)
+ * would otherwise reach the client as a success it cannot parse (found by the chaos suite,
+ * docs/reliability.md). A cut that happens to end on an inner closing brace still passes.
  */
 export function isCompleteJson(body: Buffer): boolean {
   let start = 0;

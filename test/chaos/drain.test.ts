@@ -109,8 +109,9 @@ describe('drain under load', () => {
     expect(exit).toBe(0);
     expect(stopped.outcome).toBe('quiet');
     expect(exitMs).toBeLessThan(SHUTDOWN.timeoutMs);
-    // It waited for the last call and the quiet period, not less.
-    expect(exitMs).toBeGreaterThanOrEqual(lastEndMs - t0 + SHUTDOWN.quietPeriodMs);
+    // It waited out the drain delay and the last call (the quiet period after it is the
+    // `quiet` outcome: measured here it would include the client's own delivery delays).
+    expect(exitMs).toBeGreaterThanOrEqual(Math.max(SHUTDOWN.drainDelayMs, lastEndMs - t0));
     expect(sidecar.child.stderr()).toBe('');
   }, 120_000);
 

@@ -125,7 +125,9 @@ upstreams:
   expect(exit, 'exit after SIGTERM (a kill would show as SIGKILL)').toBe(0);
   expect(burstOk).toBe(BURST_CONNECTIONS * BURST_CALLS_EACH);
   expect(streamsOk).toBe(STREAMS);
-  expect(peak).toBeLessThanOrEqual(limitBytes);
+  // Headroom: the heaviest load measured leaves at least a tenth of the limit free (up to 100 MiB
+  // of 128 MiB measured), so a regression shows here before it shows as an OOM kill in a pod.
+  expect(peak, 'peak charge').toBeLessThanOrEqual(0.9 * limitBytes);
 }
 
 describe('memory limits (cgroup)', () => {

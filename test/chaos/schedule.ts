@@ -37,30 +37,47 @@ async function writePolicy(w: ChaosWorld, v: PolicyVersion): Promise<void> {
 const labelOf = (f: FaultSpec | null): string =>
   f === null ? 'none' : f.mode === 'status' ? `status ${f.status ?? 503}` : f.mode;
 
+/** How many requests a count-limited fault answered: at least `atLeast`, at most `atMost`. */
+export interface Consumed {
+  atLeast: number;
+  atMost: number;
+}
+
 /**
- * Which fault hit how many requests, per mock, for the report: before each fault change the
- * mock's `faulted` counter is read and its growth credited to the fault that was active. Only
- * approximate on a loaded machine: a request the sidecar sent before a change may reach the mock
- * after it and be credited to the next fault.
+ * Which fault hit how many requests, per mock. `hits`, for the report: before each fault change
+ * the mock's `faulted` counter is read and its growth credited to the fault that was active —
+ * only approximate on a loaded machine, where a request the sidecar sent before a change may
+ * reach the mock after it. `consumed`, exact bounds for count-limited faults: what the mock's
+ * remaining `count` said just before the fault was replaced (more may be used while the
+ * replacement is on its way, never more than `count`).
  */
 export class FaultLedger {
   readonly hits: Record<string, Record<string, number>> = {};
-  readonly #active = new Map<MockProcess, { label: string; faulted: number }>();
+  readonly consumed: Record<string, Record<string, Consumed>> = {};
+  readonly #active = new Map<MockProcess, { spec: FaultSpec | null; faulted: number }>();
 
   async set(mock: MockProcess, fault: FaultSpec | null): Promise<void> {
     await this.settle(mock);
     if (fault === null) await mock.clearFault();
     else await mock.setFault(fault);
-    this.#active.set(mock, { label: labelOf(fault), faulted: this.#active.get(mock)!.faulted });
+    this.#active.set(mock, { spec: fault, faulted: this.#active.get(mock)!.faulted });
   }
 
   /** Credits the `faulted` growth since the last look to the active fault. */
   async settle(mock: MockProcess): Promise<void> {
-    const faulted = (await mock.stats()).faulted;
-    const a = this.#active.get(mock) ?? { label: 'none', faulted: 0 };
+    const [stats, now] = await Promise.all([mock.stats(), mock.fault()]);
+    const a = this.#active.get(mock) ?? { spec: null, faulted: 0 };
+    const label = labelOf(a.spec);
     const byMode = (this.hits[mock.kind] ??= {});
-    if (faulted > a.faulted) byMode[a.label] = (byMode[a.label] ?? 0) + faulted - a.faulted;
-    this.#active.set(mock, { label: a.label, faulted });
+    if (stats.faulted > a.faulted) byMode[label] = (byMode[label] ?? 0) + stats.faulted - a.faulted;
+    const count = a.spec?.count;
+    if (count !== undefined) {
+      const left = now.mode === a.spec!.mode ? (now.count ?? count) : 0;
+      const c = ((this.consumed[mock.kind] ??= {})[label] ??= { atLeast: 0, atMost: 0 });
+      c.atLeast += count - left;
+      c.atMost += count;
+    }
+    this.#active.set(mock, { spec: a.spec, faulted: stats.faulted });
   }
 }
 
@@ -147,7 +164,8 @@ export function chaosSchedule(w: ChaosWorld, ledger: FaultLedger): Step[] {
       both(max(null), reset('ollama-cpu', oll({ mode: 'in-band-error' })), policy('v3')),
     ],
     ['max slow first token, ollama heals', both(max({ mode: 'slow', delayMs: 3000 }), oll(null))],
-    ['all healthy', both(max(null), oll(null))],
+    // The incident is over: both heal and an operator resets both breakers.
+    ['all healthy + breakers reset', both(reset('max-gpu', max(null)), reset('ollama-cpu', oll(null)))],
   ];
   // Spread over the first 85 % of the calls; the rest run healthy.
   return steps.map(([name, run], i) => ({ at: (0.85 * (i + 1)) / steps.length, name, run }));

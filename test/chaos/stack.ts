@@ -38,6 +38,8 @@ export interface MockProcess {
   readonly child: LoggedChild;
   setFault(fault: FaultSpec): Promise<void>;
   clearFault(): Promise<void>;
+  /** The active fault; `count` is what remains of a count-limited one. */
+  fault(): Promise<FaultSpec>;
   stats(): Promise<MockStats>;
   resetStats(): Promise<void>;
   configure(patch: Partial<MockConfig>): Promise<void>;
@@ -69,6 +71,7 @@ export async function startMockProcess(
     child,
     setFault: async (fault) => void (await controlCall(controlUrl, 'PUT', '/_mock/fault', fault)),
     clearFault: async () => void (await controlCall(controlUrl, 'DELETE', '/_mock/fault')),
+    fault: async () => (await controlCall(controlUrl, 'GET', '/_mock/fault')) as FaultSpec,
     stats: async () => (await controlCall(controlUrl, 'GET', '/_mock/stats')) as MockStats,
     resetStats: async () => void (await controlCall(controlUrl, 'POST', '/_mock/stats/reset')),
     configure: async (patch) => void (await controlCall(controlUrl, 'PUT', '/_mock/config', patch)),

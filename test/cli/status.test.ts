@@ -88,7 +88,13 @@ describe('breakwater status', () => {
     await full.max.setFault({ mode: 'status', status: 503 });
     await chat(full.proxyUrl);
     await chat(full.proxyUrl);
-    const next = Date.parse(full.sidecar.breakers()[0]!.snapshot().next_attempt_at!);
+    const snapshot = full.sidecar
+      .breakers()
+      .find((b) => b.name === 'max-gpu')!
+      .snapshot();
+    // Opened with the policy's 30 s recovery (no jitter in basePolicy).
+    const next = Date.parse(snapshot.next_attempt_at!);
+    expect(next - Date.parse(snapshot.opened_at!)).toBe(30_000);
     const before = Date.now();
     const r = await runCli(['status', '--admin', full.adminUrl]);
     const after = Date.now();

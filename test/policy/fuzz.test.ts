@@ -12,7 +12,7 @@ const FILE = 'fuzz/policy.yaml';
 const FULL = readFileSync(join(import.meta.dirname, '../../config/full.yaml'), 'utf8');
 const ENV = { KEY: 'k', EMPTY: '' };
 // Run counts keep the whole file to a few seconds.
-const RUNS = { numRuns: 100 };
+const RUNS = { numRuns: 60 };
 
 /** The property of every input: a Policy, or a BreakwaterError BW_ERR_POLICY_INVALID naming the file. */
 function loadsOrRejects(run: () => Policy, file = FILE): Policy | null {
@@ -228,7 +228,7 @@ describe('policy loader properties', () => {
   it('loads or rejects cleanly when the text is YAML-ish', () => {
     fc.assert(
       fc.property(yamlish, (s) => void parse(s)),
-      { numRuns: 400 },
+      { numRuns: 250 },
     );
   });
 
@@ -251,7 +251,7 @@ describe('policy loader properties', () => {
             throw err;
           }, file);
       }),
-      { numRuns: 40 },
+      { numRuns: 25 },
     );
   });
 
@@ -261,7 +261,7 @@ describe('policy loader properties', () => {
         const doc = mutate(parseYaml(FULL) as Doc, muts);
         parse(stringify(doc));
       }),
-      { numRuns: 60 },
+      { numRuns: 40 },
     );
   });
 

@@ -22,13 +22,13 @@ describe('limits and cache.keyHeaders', () => {
     );
     expect(p.limits).toEqual({
       maxRequestBodyBytes: 8 * 1024 * 1024,
-      maxResponseBodyBytes: 32 * 1024 * 1024,
-      maxStreamLineBytes: 1024 * 1024,
       maxJsonDepth: 10,
       maxJsonMembers: 500,
       headersTimeoutMs: 2_000,
       requestTimeoutMs: 60_000,
       bodyIdleTimeoutMs: 250,
+      maxResponseBodyBytes: 32 * 1024 * 1024,
+      maxStreamLineBytes: 1024 * 1024,
     });
   });
 
@@ -79,13 +79,13 @@ describe('limits and cache.keyHeaders', () => {
     expect(view.cache.keyHeaders).toEqual(['x-tenant']);
     expect(view.limits).toEqual({
       maxRequestBody: '8MiB',
-      maxResponseBody: '32MiB',
-      maxStreamLine: '1MiB',
       maxJsonDepth: 64,
       maxJsonMembers: 123,
       headersTimeout: '10s',
       requestTimeout: '5m',
       bodyIdleTimeout: '1m30s',
+      maxResponseBody: '32MiB',
+      maxStreamLine: '1MiB',
     });
     const again = parsePolicy(stringify(p.redacted), { file: null, env: {} });
     expect(again.limits).toEqual(p.limits);

@@ -159,8 +159,7 @@ describe('proxy ingress (property)', () => {
     const port = stack.proxyPort;
     const max = new URL(stack.max.url).host;
     const absolute = await send(port, 'GET', `http://${max}:80/v1/models`, `${max}:80`, '');
-    // A second port makes the authority invalid (RFC 9112 §3.2): refused as a bad request, as
-    // test/proxy/hostile-targets.test.ts asserts for the same targets.
+    // A malformed authority is a bad request (docs/operations.md#hostile-input), never a route.
     expect(absolute.status).toBe(400);
     expect(absolute.json().error).toMatchObject({ code: 'BW_ERR_REQUEST_INVALID' });
     const tunnel = await rawExchange(port, [`CONNECT ${max}:25000 HTTP/1.1`, `Host: ${max}:25000`]);

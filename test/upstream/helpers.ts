@@ -221,3 +221,28 @@ export function rssWatch(): { stop(): number } {
     },
   };
 }
+
+/**
+ * The longest stretch of CPU time the main thread spent between two ticks of a 2 ms timer, in
+ * ms: how long the event loop was held by work, whatever the machine's load (time spent waiting
+ * for a core is not CPU time).
+ */
+export function loopStallWatch(): { stop(): number } {
+  const cpu = (): number => {
+    const u = process.threadCpuUsage?.() ?? process.cpuUsage();
+    return (u.user + u.system) / 1000;
+  };
+  let prev = cpu();
+  let max = 0;
+  const timer = setInterval(() => {
+    const now = cpu();
+    max = Math.max(max, now - prev);
+    prev = now;
+  }, 2);
+  return {
+    stop() {
+      clearInterval(timer);
+      return Math.max(max, cpu() - prev);
+    },
+  };
+}
