@@ -5,3 +5,5 @@ export type { FastScan } from './framing.ts';
 export { EventKind, classifyEvent, errorMessageOf } from './event.ts';
 export type { StreamEvent } from './event.ts';
 export { errorBody, errorEvent, normalizeErrorBody } from './error-body.ts';
+export { MAX_USAGE_BYTES, answerUsage, ollamaUsage, openAiUsage } from './usage.ts';
+export type { TokenUsage } from './usage.ts';
