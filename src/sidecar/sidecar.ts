@@ -3,6 +3,7 @@ import type { CircuitBreaker, Transition } from '../breaker/index.ts';
 import type { ResponseCache } from '../cache/index.ts';
 import { systemClock, type Clock } from '../clock/index.ts';
 import type { Logger } from '../log/index.ts';
+import { HistoryRecorder } from '../history/index.ts';
 import { Metrics, STATE_GAUGE } from '../metrics/index.ts';
 import type { ListenAddress, Policy } from '../policy/index.ts';
 import { Passthrough, ProxyServer, RouteTable, type Generation } from '../proxy/index.ts';
@@ -41,6 +42,8 @@ export class Sidecar {
   readonly clock: Clock;
   readonly metrics: Metrics;
   readonly proxy: ProxyServer;
+  /** The last 15 minutes in 10 s buckets (`GET /history`). */
+  readonly history: HistoryRecorder;
   #proxyAddresses: AddressInfo[];
   readonly #options: SidecarOptions;
   #started = false;
@@ -58,6 +61,7 @@ export class Sidecar {
     this.clock = clock;
     this.metrics = metrics;
     this.proxy = new ProxyServer(gen, options.logger);
+    this.history = new HistoryRecorder(metrics, () => this.breakers(), clock);
     this.#proxyAddresses = [];
   }
 
@@ -73,6 +77,7 @@ export class Sidecar {
     const sidecar = new Sidecar(options, gen, metrics, clock);
     holder.sidecar = sidecar;
     metrics.bindBreakers(() => sidecar.breakers());
+    sidecar.history.start();
     try {
       sidecar.#proxyAddresses = await sidecar.proxy.listen(
         options.proxyListen ?? options.policy.listen.proxy,
@@ -213,6 +218,7 @@ export class Sidecar {
   /** Logs a breaker transition (one warn line each) and updates the state gauge. */
   onTransition(t: Transition): void {
     this.metrics.recordTransition(t);
+    this.history.noteTransition(t);
     this.logger.warn(
       { breaker: t.name, from: t.from, to: t.to, reason: t.reason },
       `breaker ${t.name} ${t.from} -> ${t.to}`,
@@ -230,6 +236,7 @@ export class Sidecar {
   }
 
   async #close(): Promise<void> {
+    this.history.stop();
     for (const s of this.#services.reverse()) {
       await Promise.resolve(s.close()).catch((err: unknown) => this.logger.error({ err }, 'close failed'));
     }
