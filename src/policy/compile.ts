@@ -118,5 +118,6 @@ export function compile(doc: PolicyDocument, source: PolicySource): Omit<Policy,
     },
     limits: { maxRequestBodyBytes: doc.limits.maxRequestBody },
     resolver: doc.resolver,
+    telemetry: { otlpEndpoint: doc.telemetry.otlp.endpoint },
   };
 }

@@ -24,6 +24,7 @@ export type {
   FailureRatePolicy,
   HealthCheckPolicy,
   LimitsPolicy,
+  TelemetryPolicy,
   ListenAddress,
   ListenPolicy,
   Policy,

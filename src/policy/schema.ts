@@ -21,7 +21,7 @@ import {
   text,
   withDefault,
 } from './fields.ts';
-import { headerMap, httpUrl, redisUrl } from './http-fields.ts';
+import { headerMap, httpUrl, otlpUrl, redisUrl } from './http-fields.ts';
 import { unknownKeyMessage } from './problems.ts';
 import { ReadinessMode, type TierPolicy } from './types.ts';
 
@@ -182,6 +182,7 @@ export const policySchema = strict(
     }),
     limits: section({ maxRequestBody: withDefault(size, '8MiB') }),
     resolver: withDefault(oneOf(['system', 'dns']), 'system'),
+    telemetry: section({ otlp: section({ endpoint: withDefault(nullable(otlpUrl), null) }) }),
   },
   'expected a policy mapping (with at least "upstreams")',
 );

@@ -98,6 +98,7 @@ export function policyView(p: Omit<Policy, 'redacted' | 'source'>): Json {
       timeout: formatDuration(p.shutdown.timeoutMs),
     },
     limits: { maxRequestBody: formatSize(p.limits.maxRequestBodyBytes) },
+    telemetry: { otlp: { endpoint: p.telemetry.otlpEndpoint } },
   };
 }
 
