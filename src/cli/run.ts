@@ -134,6 +134,7 @@ export function registerRun(program: Command, io: CliIo): void {
           logger,
           loadPolicy: async (f) => applyEnvOverrides(await loadPolicyFile(f, { env }), env),
           ...(proxyListen ? { proxyListen } : {}),
+          ...(env.OTEL_EXPORTER_OTLP_ENDPOINT ? { otlpEndpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT } : {}),
         });
       } catch (err) {
         logger.fatal({ err }, 'cannot start');

@@ -7,8 +7,10 @@ import { ErrorCode } from '../errors/index.ts';
 import type { Logger } from '../log/index.ts';
 import type { Metrics } from '../metrics/index.ts';
 import type { CacheTier, DegradedTier, UpstreamTier } from '../policy/index.ts';
-import { Endpoint, Framing, errorEvent } from '../protocol/index.ts';
+import { Endpoint, Framing, answerUsage, errorEvent } from '../protocol/index.ts';
 import { UpstreamCall, openStreams, type CallOutcome, type UpstreamSet } from '../upstream/index.ts';
+import type { AttemptSpan, RequestTracer, Tracing } from '../telemetry/index.ts';
+import { attemptEnd, countTokens, requestTrace } from './observe.ts';
 import type { ChainRequest, SkipNote } from './request.ts';
 
 /** What the chain needs from the process: the active upstreams, the cache and the instruments. */
@@ -18,6 +20,8 @@ export interface ChainDeps {
   readonly metrics: Metrics;
   readonly clock: Clock;
   readonly logger: Logger;
+  /** OpenTelemetry tracing, or null when off (then the path makes no tracing call). */
+  readonly tracing: Tracing | null;
 }
 
 /**
@@ -52,17 +56,18 @@ export async function runChain(
   let skipped: SkipNote[] | null = null;
   /** Set while a stream cut mid-way waits for the next upstream tier to continue it. */
   let cut: { tier: string; partialText: string; reason: string } | null = null;
+  const trace = requestTrace(deps.tracing, req);
   for (let i = req.startIndex; i < chain.length; i++) {
     const tier = chain[i]!;
     if (cut !== null && tier.kind !== 'upstream') break;
     const headers = tierHeaders(req, skipped);
     let result: TierResult;
     if (tier.kind === 'upstream') {
-      result = await upstreamTier(deps, req, tier, res, headers, cacheable, cut?.partialText ?? null);
-    } else if (tier.kind === 'cache') result = await cacheTier(deps, req, tier, res, headers);
-    else result = degradedTier(deps, req, tier, res, headers);
+      result = await upstreamTier(deps, req, tier, res, headers, cacheable, cut?.partialText ?? null, trace);
+    } else if (tier.kind === 'cache') result = await cacheTier(deps, req, tier, res, headers, trace);
+    else result = degradedTier(deps, req, tier, res, headers, trace);
     if ('answered' in result) {
-      finish(deps, req, result.tier, result.status, skipped);
+      finish(deps, req, result.tier, result.status, skipped, trace);
       return null;
     }
     if ('cut' in result) {
@@ -80,10 +85,10 @@ export async function runChain(
       req,
       `upstream ${cut.tier} failed mid-stream (${cut.reason}) and no tier could continue`,
     );
-    finish(deps, req, cut.tier, 502, skipped);
+    finish(deps, req, cut.tier, 502, skipped, trace);
     return null;
   }
-  return exhausted(deps, req, skipped ?? []);
+  return exhausted(deps, req, skipped ?? [], trace);
 }
 
 function endCutStream(res: ServerResponse, req: ChainRequest, message: string): void {
@@ -117,19 +122,24 @@ async function upstreamTier(
   headers: Record<string, string>,
   cacheable: boolean,
   continueFrom: string | null,
+  trace: RequestTracer | null,
 ): Promise<TierResult> {
   const up = deps.upstreams.byName.get(tier.upstream)!;
   const name = tier.upstream;
-  if (up.inflight >= up.policy.maxConcurrent) return { tier: name, reason: 'saturated' };
+  const model = targetModel(req, tier) ?? req.model;
+  const span =
+    trace?.attempt({ tier: name, kind: 'upstream', model, breakerState: up.breaker.state }) ?? null;
+  if (up.inflight >= up.policy.maxConcurrent) return skip(span, name, 'saturated');
   const permit: Permit | null = up.breaker.tryAcquire();
   if (permit === null)
-    return { tier: name, reason: up.breaker.state === 'half_open' ? 'half_open_busy' : up.breaker.state };
+    return skip(span, name, up.breaker.state === 'half_open' ? 'half_open_busy' : up.breaker.state);
   headers['x-breakwater-tier'] = name;
   up.inflight++;
   const body = continueFrom === null ? rewriteModel(req, tier) : continuationBody(req, tier, continueFrom);
   // A continued stream is two answers spliced: never stored.
   const recordLimitBytes = !cacheable || continueFrom !== null ? 0 : deps.cache.maxEntryBytes;
   let call: UpstreamCall | null = null;
+  const attemptStartMs = deps.clock.now();
   const outcome = await new Promise<CallOutcome>((resolve) => {
     call = new UpstreamCall(
       up,
@@ -143,6 +153,8 @@ async function upstreamTier(
         recordLimitBytes,
         resumable: resumable(req, tier),
         continueFrom,
+        traceparent: span?.traceparent ?? null,
+        interToken: req.stream ? deps.metrics.llm.interTokenOf(name) : null,
       },
       res,
       headers,
@@ -152,8 +164,13 @@ async function upstreamTier(
     call.start();
   });
   up.inflight--;
-  const firstByteMs = (call as UpstreamCall | null)?.firstByteMs ?? -1;
+  const done = call as UpstreamCall | null;
+  const firstByteMs = done?.firstByteMs ?? -1;
   if (firstByteMs >= 0) deps.metrics.firstByte(name, firstByteMs / 1000);
+  if (outcome.kind === 'ok' && done !== null) {
+    countTokens(deps.metrics, req, name, model, done, attemptStartMs, deps.clock.now());
+  }
+  if (span !== null) endAttempt(span, outcome, done);
   switch (outcome.kind) {
     case 'ok':
       up.breaker.success(permit);
@@ -181,6 +198,36 @@ async function upstreamTier(
         tier: name,
         reason: outcome.failure.kind === 'status' ? outcome.failure.message.slice(5) : outcome.failure.kind,
       };
+  }
+}
+
+/** A tier not tried: its span (when tracing) ends as skipped. */
+function skip(span: AttemptSpan | null, tier: string, reason: string): SkipNote {
+  span?.end(attemptEnd('skipped', reason, null));
+  return { tier, reason };
+}
+
+function endAttempt(span: AttemptSpan, outcome: CallOutcome, call: UpstreamCall | null): void {
+  switch (outcome.kind) {
+    case 'ok':
+      span.end({
+        outcome: 'answered',
+        reason: null,
+        status: outcome.status,
+        promptTokens: call?.usage?.prompt ?? null,
+        completionTokens: call?.usage?.completion ?? null,
+      });
+      return;
+    case 'spill':
+      span.end(attemptEnd('skipped', String(outcome.status), outcome.status));
+      return;
+    case 'client_gone':
+      span.end(attemptEnd('client_gone', null, null));
+      return;
+    case 'failed': {
+      const resumed = outcome.committed && outcome.partialText !== null;
+      span.end(attemptEnd(resumed ? 'resumed' : 'failed', outcome.failure.kind, null));
+    }
   }
 }
 
@@ -216,13 +263,28 @@ async function cacheTier(
   tier: CacheTier,
   res: ServerResponse,
   headers: Record<string, string>,
+  trace: RequestTracer | null,
 ): Promise<TierResult> {
+  const breakerState = deps.cache.breaker?.state ?? null;
+  const span = trace?.attempt({ tier: 'cache', kind: 'cache', model: req.model, breakerState }) ?? null;
   const cacheKey = deps.cache.keyFor(req);
-  if (cacheKey === null) return { tier: 'cache', reason: 'not_cacheable' };
+  if (cacheKey === null) return skip(span, 'cache', 'not_cacheable');
   headers['x-breakwater-tier'] = 'cache';
   headers['x-should-retry'] = NO_RETRY;
   const served = await deps.cache.serve(req, cacheKey, tier.maxStaleMs, res, headers);
-  return served ? { answered: true, tier: 'cache', status: 200 } : { tier: 'cache', reason: 'miss' };
+  if (served === false) return skip(span, 'cache', 'miss');
+  const usage = answerUsage(req.endpoint.protocol, served.body);
+  deps.metrics.llm.answerTokens(req.route.name, 'cache', req.model, {
+    prompt: usage?.prompt ?? null,
+    completion: usage?.completion ?? null,
+    estimatedCompletion: 0,
+  });
+  span?.end({
+    ...attemptEnd('answered', null, 200),
+    promptTokens: usage?.prompt ?? null,
+    completionTokens: usage?.completion ?? null,
+  });
+  return { answered: true, tier: 'cache', status: 200 };
 }
 
 function degradedTier(
@@ -231,7 +293,10 @@ function degradedTier(
   tier: DegradedTier,
   res: ServerResponse,
   headers: Record<string, string>,
+  trace: RequestTracer | null,
 ): TierResult {
+  const span =
+    trace?.attempt({ tier: 'degraded', kind: 'degraded', model: req.model, breakerState: null }) ?? null;
   const answer = degradedAnswer(
     req.endpoint,
     req.model ?? 'unknown',
@@ -240,13 +305,22 @@ function degradedTier(
     tier.status,
     deps.clock.now(),
   );
-  if (answer === null) return { tier: 'degraded', reason: 'no_degraded_form' };
+  if (answer === null) return skip(span, 'degraded', 'no_degraded_form');
   headers['x-breakwater-tier'] = 'degraded';
   headers['x-should-retry'] = NO_RETRY;
   headers['content-type'] = answer.contentType;
   headers['content-length'] = String(Buffer.byteLength(answer.body));
   res.writeHead(answer.status, headers);
   res.end(answer.body);
+  // The degraded answer reports zero tokens where its protocol has a usage field.
+  const usage = answerUsage(req.endpoint.protocol, Buffer.from(answer.body));
+  const tokens = { prompt: usage?.prompt ?? null, completion: usage?.completion ?? null };
+  deps.metrics.llm.answerTokens(req.route.name, 'degraded', req.model, { ...tokens, estimatedCompletion: 0 });
+  span?.end({
+    ...attemptEnd('answered', null, answer.status),
+    promptTokens: tokens.prompt,
+    completionTokens: tokens.completion,
+  });
   return { answered: true, tier: 'degraded', status: answer.status };
 }
 
@@ -258,14 +332,19 @@ export interface Exhausted {
   readonly skipped: string;
 }
 
-function exhausted(deps: ChainDeps, req: ChainRequest, skipped: SkipNote[]): Exhausted {
+function exhausted(
+  deps: ChainDeps,
+  req: ChainRequest,
+  skipped: SkipNote[],
+  trace: RequestTracer | null,
+): Exhausted {
   let retryMs: number | null = null;
   for (const tier of req.route.chain) {
     if (tier.kind !== 'upstream') continue;
     const ms = deps.upstreams.byName.get(tier.upstream)!.breaker.retryAfterMs();
     if (ms !== null && (retryMs === null || ms < retryMs)) retryMs = ms;
   }
-  finish(deps, req, 'none', 503, skipped);
+  finish(deps, req, 'none', 503, skipped, trace);
   return {
     retryAfterSeconds: Math.max(1, Math.ceil((retryMs ?? 1000) / 1000)),
     skipped: skippedHeader(skipped),
@@ -282,8 +361,10 @@ function finish(
   tier: string,
   status: number,
   skipped: SkipNote[] | null,
+  trace: RequestTracer | null,
 ): void {
   const route = req.route.name;
+  trace?.end(tier, status, skipped === null ? null : skippedHeader(skipped));
   deps.metrics.answered(route, tier, status, (deps.clock.now() - req.startedAtMs) / 1000);
   if (skipped !== null && deps.logger.isLevelEnabled('debug')) {
     deps.logger.debug({ route, tier, status, skipped }, 'answered after fallback');

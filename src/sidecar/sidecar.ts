@@ -4,6 +4,7 @@ import type { ResponseCache } from '../cache/index.ts';
 import { systemClock, type Clock } from '../clock/index.ts';
 import type { Logger } from '../log/index.ts';
 import { HistoryRecorder } from '../history/index.ts';
+import type { Tracing } from '../telemetry/index.ts';
 import { Metrics, STATE_GAUGE } from '../metrics/index.ts';
 import type { ListenAddress, Policy } from '../policy/index.ts';
 import { Passthrough, ProxyServer, RouteTable, type Generation } from '../proxy/index.ts';
@@ -30,6 +31,8 @@ export interface SidecarOptions {
   readonly createCache: (policy: Policy) => ResponseCache;
   /** Overrides `listen.proxy` (the `BREAKWATER_LISTEN_PROXY` variable, `inject --via hosts`). */
   readonly proxyListen?: readonly ListenAddress[];
+  /** OpenTelemetry tracing; default none (off). */
+  readonly tracing?: Tracing | null;
 }
 
 /**
@@ -279,7 +282,7 @@ function buildGeneration(
   return {
     policy,
     routes: new RouteTable(policy),
-    chain: { upstreams, cache, metrics, clock, logger: options.logger },
+    chain: { upstreams, cache, metrics, clock, logger: options.logger, tracing: options.tracing ?? null },
     passthrough,
   };
 }

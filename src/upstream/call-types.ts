@@ -33,6 +33,10 @@ export interface CallRequest {
    * the assistant text the client got so far.
    */
   readonly continueFrom: string | null;
+  /** W3C `traceparent` of this attempt's span, sent in place of the caller's; null = tracing off. */
+  readonly traceparent: string | null;
+  /** Inter-token latency histogram of the tier (seconds between reads carrying events), or null. */
+  readonly interToken: { observe(seconds: number): void } | null;
 }
 
 /** An answer kept for the cache: the upstream's status, content type and (whole) body. */

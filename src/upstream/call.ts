@@ -12,11 +12,14 @@ import {
   lastBoundary,
   normalizeErrorBody,
   splitEvents,
+  answerUsage,
+  type TokenUsage,
 } from '../protocol/index.ts';
 import { clientResponseHeaders, upstreamRequestHeaders } from './headers.ts';
 import type { UpstreamRuntime } from './runtime.ts';
 import { openStreams, type CallOutcome, type CallRequest, type RecordedAnswer } from './call-types.ts';
 import { assistantPiece, classifyError, framingOf } from './classify.ts';
+import { withTraceparent } from './trace-header.ts';
 
 const Mode = { PENDING: 0, WHOLE: 1, STREAM: 2, DISCARD: 3, DONE: 4 } as const;
 type Mode = (typeof Mode)[keyof typeof Mode];
@@ -63,6 +66,15 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
   #out: Buffer[] | null;
   /** ms from dispatch to the first token; -1 until then. */
   firstByteMs: number;
+  /** Token usage the upstream reported in a successful answer; null when absent or malformed. */
+  usage: TokenUsage | null;
+  /** Stream events relayed, end marker excluded (0 for whole answers). */
+  events: number;
+  /** ms (clock) of the last read that carried events; -1 before the first. */
+  lastEventAtMs: number;
+  /** The last two slices that carried events: where a stream's final usage chunk is. */
+  #tail: Buffer | null;
+  #prevTail: Buffer | null;
   readonly #startedAtMs: number;
 
   constructor(
@@ -100,6 +112,11 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
     this.#idleCheck = null;
     this.#partial = req.resumable ? (req.continueFrom ?? '') : null;
     this.firstByteMs = -1;
+    this.usage = null;
+    this.events = 0;
+    this.lastEventAtMs = -1;
+    this.#tail = null;
+    this.#prevTail = null;
     this.#startedAtMs = clock.now();
   }
 
@@ -120,6 +137,7 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
       this.#up.headerNames,
       this.#req.body.length,
     );
+    if (this.#req.traceparent !== null) withTraceparent(headers, this.#req.traceparent);
     this.#up.pool.dispatch({ path, method: this.#req.method, headers, body: this.#req.body }, this);
   }
 
@@ -205,6 +223,7 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
     } else {
       this.#mode = Mode.DONE;
       this.#endResponse(undefined);
+      this.usage = this.#streamUsage();
       this.#finish({ kind: 'ok', status: this.#status, recorded: this.#recorded() });
     }
   }
@@ -221,7 +240,10 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
       const fast = fastScan(framing, slice);
       if (fast !== null) {
         if (fast.sawDone) this.#sawDone = true;
-        if (fast.events > 0) this.#write(slice);
+        if (fast.events > 0) {
+          this.#noteEvents(fast.sawDone ? fast.events - 1 : fast.events, slice);
+          this.#write(slice);
+        }
         return;
       }
     }
@@ -243,6 +265,7 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
     if (bad === -1) {
       // Comment-only slices (SSE keep-alives) do not commit the answer, but pass once it is.
       if (events.length === 0 && !this.#committed) return;
+      this.#noteEvents(this.#sawDone ? events.length - 1 : events.length, slice);
       this.#write(slice);
       return;
     }
@@ -256,6 +279,29 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
       );
     }
     this.#fail({ kind: badKind, message: badMessage });
+  }
+
+  /**
+   * Counts `n` events read now: the gap since the previous read with events goes to the tier's
+   * inter-token histogram (the first event's wait is the first-token time, measured apart).
+   */
+  #noteEvents(n: number, slice: Buffer): void {
+    if (n <= 0) return;
+    const now = this.#lastChunkAtMs;
+    if (this.lastEventAtMs >= 0) this.#req.interToken?.observe((now - this.lastEventAtMs) / 1000);
+    this.lastEventAtMs = now;
+    this.events += n;
+    this.#prevTail = this.#tail;
+    this.#tail = slice;
+  }
+
+  /** Usage of a finished stream: in its last event-carrying read, or the one before (OpenAI `usage`, Ollama counts). */
+  #streamUsage(): TokenUsage | null {
+    const p = this.#req.protocol;
+    const u = this.#tail === null ? null : answerUsage(p, this.#tail);
+    const usage = u ?? (this.#prevTail === null ? null : answerUsage(p, this.#prevTail));
+    this.#tail = this.#prevTail = null;
+    return usage;
   }
 
   /** Adds the assistant text of `events[0, end)` to the partial answer; a tool call ends resumability. */
@@ -356,6 +402,7 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
     this.#committed = true;
     this.#res.writeHead(this.#status, headers);
     this.#res.end(body);
+    if (this.#status < 300) this.usage = answerUsage(this.#req.protocol, body);
     const ct = this.#headers!['content-type'];
     const recorded: RecordedAnswer | null =
       this.#req.recordLimitBytes > 0 && this.#status < 300 && body.length <= this.#req.recordLimitBytes
