@@ -286,13 +286,14 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
    * inter-token histogram (the first event's wait is the first-token time, measured apart).
    */
   #noteEvents(n: number, slice: Buffer): void {
+    // Kept even when the slice holds only the end marker: Ollama's `done` record carries the counts.
+    this.#prevTail = this.#tail;
+    this.#tail = slice;
     if (n <= 0) return;
     const now = this.#lastChunkAtMs;
     if (this.lastEventAtMs >= 0) this.#req.interToken?.observe((now - this.lastEventAtMs) / 1000);
     this.lastEventAtMs = now;
     this.events += n;
-    this.#prevTail = this.#tail;
-    this.#tail = slice;
   }
 
   /** Usage of a finished stream: in its last event-carrying read, or the one before (OpenAI `usage`, Ollama counts). */
