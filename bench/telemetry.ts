@@ -69,9 +69,11 @@ async function run(label: string, dist: string, telemetry: string): Promise<void
     });
     await r.body.text();
   };
+  await new Promise((r) => setTimeout(r, 1500));
+  const idle = rssKiB(child.pid!); // started, no request yet
   for (let i = 0; i < 200; i++) await call(); // warm-up
   await new Promise((r) => setTimeout(r, 1500));
-  const idle = rssKiB(child.pid!);
+  const warm = rssKiB(child.pid!);
   const before = cpuTicks(child.pid!);
   const t0 = performance.now();
   let next = 0;
@@ -84,7 +86,7 @@ async function run(label: string, dist: string, telemetry: string): Promise<void
   const cpuUs = ((cpuTicks(child.pid!) - before) / TICKS_PER_SECOND / REQUESTS) * 1e6;
   const after = rssKiB(child.pid!);
   console.log(
-    `${label.padEnd(22)} idle RSS ${(idle / 1024).toFixed(1)} MiB  after load ${(after / 1024).toFixed(1)} MiB  ` +
+    `${label.padEnd(22)} idle RSS ${(idle / 1024).toFixed(1)} MiB  warm ${(warm / 1024).toFixed(1)} MiB  after load ${(after / 1024).toFixed(1)} MiB  ` +
       `CPU ${cpuUs.toFixed(0)} µs/request  ${(REQUESTS / seconds).toFixed(0)} req/s`,
   );
   await pool.close();

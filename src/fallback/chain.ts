@@ -7,10 +7,10 @@ import { ErrorCode } from '../errors/index.ts';
 import type { Logger } from '../log/index.ts';
 import type { Metrics } from '../metrics/index.ts';
 import type { CacheTier, DegradedTier, UpstreamTier } from '../policy/index.ts';
-import { Endpoint, Framing, answerUsage, errorEvent } from '../protocol/index.ts';
+import { Endpoint, Framing, errorEvent } from '../protocol/index.ts';
 import { UpstreamCall, openStreams, type CallOutcome, type UpstreamSet } from '../upstream/index.ts';
-import type { AttemptSpan, RequestTracer, Tracing } from '../telemetry/index.ts';
-import { attemptEnd, countTokens, requestTrace } from './observe.ts';
+import type { RequestTracer, Tracing } from '../telemetry/index.ts';
+import { countServed, countTokens, endAttempt, requestTrace, skip } from './observe.ts';
 import type { ChainRequest, SkipNote } from './request.ts';
 
 /** What the chain needs from the process: the active upstreams, the cache and the instruments. */
@@ -201,36 +201,6 @@ async function upstreamTier(
   }
 }
 
-/** A tier not tried: its span (when tracing) ends as skipped. */
-function skip(span: AttemptSpan | null, tier: string, reason: string): SkipNote {
-  span?.end(attemptEnd('skipped', reason, null));
-  return { tier, reason };
-}
-
-function endAttempt(span: AttemptSpan, outcome: CallOutcome, call: UpstreamCall | null): void {
-  switch (outcome.kind) {
-    case 'ok':
-      span.end({
-        outcome: 'answered',
-        reason: null,
-        status: outcome.status,
-        promptTokens: call?.usage?.prompt ?? null,
-        completionTokens: call?.usage?.completion ?? null,
-      });
-      return;
-    case 'spill':
-      span.end(attemptEnd('skipped', String(outcome.status), outcome.status));
-      return;
-    case 'client_gone':
-      span.end(attemptEnd('client_gone', null, null));
-      return;
-    case 'failed': {
-      const resumed = outcome.committed && outcome.partialText !== null;
-      span.end(attemptEnd(resumed ? 'resumed' : 'failed', outcome.failure.kind, null));
-    }
-  }
-}
-
 function targetModel(req: ChainRequest, tier: UpstreamTier): string | null {
   if (req.model === null) return null;
   const target = tier.models[req.model] ?? tier.models['*'];
@@ -273,17 +243,7 @@ async function cacheTier(
   headers['x-should-retry'] = NO_RETRY;
   const served = await deps.cache.serve(req, cacheKey, tier.maxStaleMs, res, headers);
   if (served === false) return skip(span, 'cache', 'miss');
-  const usage = answerUsage(req.endpoint.protocol, served.body);
-  deps.metrics.llm.answerTokens(req.route.name, 'cache', req.model, {
-    prompt: usage?.prompt ?? null,
-    completion: usage?.completion ?? null,
-    estimatedCompletion: 0,
-  });
-  span?.end({
-    ...attemptEnd('answered', null, 200),
-    promptTokens: usage?.prompt ?? null,
-    completionTokens: usage?.completion ?? null,
-  });
+  countServed(deps.metrics, req, 'cache', served.body, span, 200);
   return { answered: true, tier: 'cache', status: 200 };
 }
 
@@ -313,14 +273,7 @@ function degradedTier(
   res.writeHead(answer.status, headers);
   res.end(answer.body);
   // The degraded answer reports zero tokens where its protocol has a usage field.
-  const usage = answerUsage(req.endpoint.protocol, Buffer.from(answer.body));
-  const tokens = { prompt: usage?.prompt ?? null, completion: usage?.completion ?? null };
-  deps.metrics.llm.answerTokens(req.route.name, 'degraded', req.model, { ...tokens, estimatedCompletion: 0 });
-  span?.end({
-    ...attemptEnd('answered', null, answer.status),
-    promptTokens: tokens.prompt,
-    completionTokens: tokens.completion,
-  });
+  countServed(deps.metrics, req, 'degraded', Buffer.from(answer.body), span, answer.status);
   return { answered: true, tier: 'degraded', status: answer.status };
 }
 

@@ -1,7 +1,8 @@
 import type { Metrics } from '../metrics/index.ts';
-import type { TokenUsage } from '../protocol/index.ts';
-import type { AttemptEnd, RequestTracer, Tracing } from '../telemetry/index.ts';
-import type { ChainRequest } from './request.ts';
+import { answerUsage, type TokenUsage } from '../protocol/index.ts';
+import type { AttemptEnd, AttemptSpan, RequestTracer, Tracing } from '../telemetry/index.ts';
+import type { CallOutcome, UpstreamCall } from '../upstream/index.ts';
+import type { ChainRequest, SkipNote } from './request.ts';
 
 /** GenAI `gen_ai.operation.name` of each endpoint (OpenTelemetry GenAI semantic conventions). */
 const OPERATION: Readonly<Record<string, string>> = {
@@ -86,4 +87,50 @@ export function countTokens(
     const seconds = (endedAtMs - startedAtMs) / 1000;
     if (seconds > 0) metrics.llm.outputTokensPerSecond(tier, tokens / seconds);
   }
+}
+
+/** A tier not tried: its span (when tracing) ends as skipped. */
+export function skip(span: AttemptSpan | null, tier: string, reason: string): SkipNote {
+  span?.end(attemptEnd('skipped', reason, null));
+  return { tier, reason };
+}
+
+export function endAttempt(span: AttemptSpan, outcome: CallOutcome, call: UpstreamCall | null): void {
+  switch (outcome.kind) {
+    case 'ok':
+      span.end({
+        outcome: 'answered',
+        reason: null,
+        status: outcome.status,
+        promptTokens: call?.usage?.prompt ?? null,
+        completionTokens: call?.usage?.completion ?? null,
+      });
+      return;
+    case 'spill':
+      span.end(attemptEnd('skipped', String(outcome.status), outcome.status));
+      return;
+    case 'client_gone':
+      span.end(attemptEnd('client_gone', null, null));
+      return;
+    case 'failed': {
+      const resumed = outcome.committed && outcome.partialText !== null;
+      span.end(attemptEnd(resumed ? 'resumed' : 'failed', outcome.failure.kind, null));
+    }
+  }
+}
+
+/** Counts the tokens of an answer the cache or the degraded tier served, and ends its span. */
+export function countServed(
+  metrics: Metrics,
+  req: ChainRequest,
+  tier: 'cache' | 'degraded',
+  body: Buffer,
+  span: AttemptSpan | null,
+  status: number,
+): void {
+  const usage = answerUsage(req.endpoint.protocol, body);
+  const prompt = usage?.prompt ?? null;
+  const completion = usage?.completion ?? null;
+  metrics.llm.answerTokens(req.route.name, tier, req.model, { prompt, completion, estimatedCompletion: 0 });
+  span?.end({ ...attemptEnd('answered', null, status), promptTokens: prompt, completionTokens: completion });
 }
