@@ -196,7 +196,9 @@ describe.skipIf(redis === null)('redis cache', () => {
     const noStore = cacheRequest(PATH, BODY, { noStore: true });
     expect(await cache.serve(noStore, key, null, response(), EXTRA_HEADERS)).toBe(false);
     const res = response();
-    expect(await cache.serve(cacheRequest(PATH, BODY), key, null, res, EXTRA_HEADERS)).toMatchObject({ status: 200 });
+    expect(await cache.serve(cacheRequest(PATH, BODY), key, null, res, EXTRA_HEADERS)).toMatchObject({
+      status: 200,
+    });
     expect(res.statusCode).toBe(200);
   });
 
