@@ -1,3 +1,5 @@
+import { HISTORY_HTML, HISTORY_SCRIPT, HISTORY_STYLE } from './page-history.ts';
+
 /** How often the admin page refreshes itself, in ms. */
 export const PAGE_REFRESH_MS = 1500;
 
@@ -150,7 +152,7 @@ export const ADMIN_PAGE_HTML = `<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width,initial-scale=1">
 <title>breakwater</title>
-<style>${STYLE}</style>
+<style>${STYLE}${HISTORY_STYLE}</style>
 </head>
 <body>
 <header>
@@ -163,7 +165,8 @@ export const ADMIN_PAGE_HTML = `<!doctype html>
 <div class="grid" id="breakers"></div>
 <h2>Tier usage</h2>
 <div id="usage"></div>
-<script>${SCRIPT}</script>
+${HISTORY_HTML}
+<script>${SCRIPT}${HISTORY_SCRIPT}</script>
 </body>
 </html>
 `;

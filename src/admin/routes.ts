@@ -6,6 +6,7 @@ export const AdminEndpoint = {
   PAGE: 'page',
   METRICS: 'metrics',
   TIER_USAGE: 'tier-usage',
+  HISTORY: 'history',
   CONFIG: 'config',
   LIST: 'list',
   ONE: 'one',
@@ -37,6 +38,7 @@ const READS: ReadonlyMap<string, AdminEndpoint> = new Map([
   ['index.html', AdminEndpoint.PAGE],
   ['metrics', AdminEndpoint.METRICS],
   ['tier-usage', AdminEndpoint.TIER_USAGE],
+  ['history', AdminEndpoint.HISTORY],
   ['config', AdminEndpoint.CONFIG],
 ]);
 

@@ -11,6 +11,7 @@ import { Access, AdminGuard } from './auth.ts';
 import { ADMIN_PAGE_HTML } from './page.ts';
 import { AdminEndpoint, breakerName, resolveRoute, type AdminRoute } from './routes.ts';
 import { tierUsage } from './tier-usage.ts';
+import { sendHistory, type HistorySource } from './history.ts';
 
 /** What the admin API reads and steers; every read is of the live state. */
 export interface AdminSource {
@@ -21,6 +22,8 @@ export interface AdminSource {
   breakers(): readonly CircuitBreaker[];
   /** The last rejected reload, or null. */
   lastReloadError(): ReloadFailure | null;
+  /** The in-process history (`GET /history`); absent, the endpoint answers an empty one. */
+  readonly history?: HistorySource;
 }
 
 /** Longest reason accepted by `POST /circuit-breakers/NAME/open`, in characters. */
@@ -202,6 +205,8 @@ async function read(source: AdminSource, r: AdminRoute, res: ServerResponse): Pr
     case AdminEndpoint.TIER_USAGE:
       sendJson(res, 200, { tier_usage: await tierUsage(source.policy, source.metrics) });
       return;
+    case AdminEndpoint.HISTORY:
+      return sendHistory(res, source.history);
     case AdminEndpoint.CONFIG: {
       const p = source.policy;
       sendJson(res, 200, {

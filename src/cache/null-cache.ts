@@ -5,7 +5,7 @@ export const nullCache: ResponseCache = Object.freeze({
   maxEntryBytes: 0,
   breaker: null,
   keyFor: () => null,
-  serve: () => Promise.resolve(false),
+  serve: () => Promise.resolve(false as const),
   store: () => undefined,
   close: () => Promise.resolve(),
 });

@@ -69,7 +69,7 @@ export class StoreCache implements ResponseCache {
     maxStaleMs: number | null,
     res: ServerResponse,
     extraHeaders: Readonly<Record<string, string>>,
-  ): Promise<boolean> {
+  ): Promise<RecordedAnswer | false> {
     if (req.noStore || res.headersSent) return false;
     const breaker = this.breaker;
     let permit: Permit | null = null;
@@ -99,7 +99,7 @@ export class StoreCache implements ResponseCache {
       if (req.stream) headers['cache-control'] = 'no-cache';
       res.writeHead(200, headers);
       res.end(rendered.body);
-      return true;
+      return recorded!;
     } catch (err) {
       if (permit !== null) breaker!.release(permit);
       this.#logger.error({ err }, 'cache serve failed');

@@ -37,8 +37,9 @@ export interface ResponseCache {
   keyFor(req: CacheRequest): string | null;
   /**
    * Answers from the cache in the request's protocol (JSON, or replayed SSE / NDJSON when it asked
-   * for a stream) with `extraHeaders` and an `age` header. Resolves false on a miss, an answer older
-   * than `maxStaleMs`, or a store outage — never rejects, never writes on a miss.
+   * for a stream) with `extraHeaders` and an `age` header. Resolves with the recorded answer served
+   * (its usage counts under the cache tier), or false on a miss, an answer older than `maxStaleMs`,
+   * or a store outage — never rejects, never writes on a miss.
    */
   serve(
     req: CacheRequest,
@@ -46,7 +47,7 @@ export interface ResponseCache {
     maxStaleMs: number | null,
     res: ServerResponse,
     extraHeaders: Readonly<Record<string, string>>,
-  ): Promise<boolean>;
+  ): Promise<RecordedAnswer | false>;
   /** Stores an answer in the background; never throws, never delays the response. */
   store(req: CacheRequest, key: string, answer: RecordedAnswer): void;
   /** Closes the store (Redis connection). */

@@ -136,6 +136,7 @@ export function registerRun(program: Command, io: CliIo): void {
           loadPolicy: async (f, signal) =>
             applyEnvOverrides(await loadPolicyFileInWorker(f, { env, signal }), env),
           ...(proxyListen ? { proxyListen } : {}),
+          ...(env.OTEL_EXPORTER_OTLP_ENDPOINT ? { otlpEndpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT } : {}),
         });
       } catch (err) {
         logger.fatal({ err }, 'cannot start');

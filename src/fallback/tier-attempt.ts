@@ -1,5 +1,6 @@
 import type { Permit } from '../breaker/index.ts';
 import type { UpstreamTier } from '../policy/index.ts';
+import type { RequestTracer } from '../telemetry/index.ts';
 import {
   UpstreamCall,
   type CallOutcome,
@@ -10,6 +11,7 @@ import {
 } from '../upstream/index.ts';
 import { answerHeaders } from './answer-headers.ts';
 import type { ChainDeps } from './deps.ts';
+import { countTokens, endAttempt, skip } from './observe.ts';
 import type { ChainRequest, SkipNote, TierResult } from './request.ts';
 
 /** Where this attempt sits in the walk: the tier's index, the skips so far, a stream to continue. */
@@ -18,12 +20,16 @@ export interface AttemptContext {
   readonly skipped: readonly SkipNote[] | null;
   /** The request's resumption when its stream may be resumed, else null. */
   readonly resumption: Resumption | null;
+  /** The request's trace when tracing is on, else null (docs/operations.md#traces). */
+  readonly trace: RequestTracer | null;
 }
 
 /**
  * One upstream tier attempt (docs/design.md#tier-attempt): admission (`maxConcurrent`, then a
  * breaker permit), the call, and the permit's settlement by the call's outcome. Returns what the
- * tier did as data; a status failure is reported by its status, never by its message.
+ * tier did as data; a status failure is reported by its status, never by its message. The attempt
+ * is one span of the request's trace, and an answer's tokens are counted under the tier
+ * (docs/operations.md#tokens).
  */
 export async function attemptUpstream(
   deps: ChainDeps,
@@ -34,14 +40,18 @@ export async function attemptUpstream(
 ): Promise<TierResult> {
   const name = tier.upstream;
   const up = deps.upstreams.byName.get(name)!;
-  if (up.inflight >= up.policy.maxConcurrent) return skipped(name, 'saturated');
+  const model = targetModel(req, tier) ?? req.model;
+  // Optional chaining: with tracing off the attempt's description is not even built.
+  const span =
+    ctx.trace?.attempt({ tier: name, kind: 'upstream', model, breakerState: up.breaker.state }) ?? null;
+  if (up.inflight >= up.policy.maxConcurrent) return skip(span, name, 'saturated');
   const permit = up.breaker.tryAcquire();
   if (permit === null) {
     const s = up.breaker.state;
-    return skipped(name, s === 'half_open' ? 'half_open_busy' : s);
+    return skip(span, name, s === 'half_open' ? 'half_open_busy' : s);
   }
   up.inflight++;
-  const call = callRequest(deps, req, tier, ctx);
+  const call = callRequest(deps, req, tier, ctx, span?.traceparent ?? null);
   let firstByteMs = -1;
   const outcome = await new Promise<CallOutcome>((resolve) => {
     const c = new UpstreamCall(up, call, writer, deps.clock, (o) => {
@@ -52,19 +62,21 @@ export async function attemptUpstream(
   });
   up.inflight--;
   if (firstByteMs >= 0) deps.metrics.firstByte(name, firstByteMs / 1000);
+  if (outcome.kind === 'ok') countTokens(deps.metrics, req, name, model, outcome.status, outcome.tokens);
+  if (span !== null) endAttempt(span, outcome);
   return settle(deps, req, up, permit, outcome);
 }
 
-function skipped(tier: string, reason: string): TierResult {
-  return { kind: 'skipped', tier, reason };
-}
-
-/** The call for this tier: its body (model rewrite or continuation), headers and what to record. */
+/**
+ * The call for this tier: its body (model rewrite or continuation), headers, what to record, the
+ * attempt's `traceparent` (null when tracing is off) and the tier's inter-token histogram (streams).
+ */
 function callRequest(
   deps: ChainDeps,
   req: ChainRequest,
   tier: UpstreamTier,
   ctx: AttemptContext,
+  traceparent: string | null,
 ): CallRequest {
   const resumption = ctx.resumption;
   const continuing = resumption !== null && resumption.continuing;
@@ -88,6 +100,8 @@ function callRequest(
     recordLimitBytes: record ? deps.cache.maxEntryBytes : 0,
     resumption: ctx.resumption,
     trackText: ctx.resumption !== null && tier.continueOnNextTier,
+    traceparent,
+    interToken: req.stream ? deps.metrics.llm.interTokenOf(tier.upstream) : null,
   };
 }
 
@@ -109,7 +123,7 @@ function settle(
       return { kind: 'answered', tier: name, status: outcome.status };
     case 'spill':
       up.breaker.release(permit);
-      return skipped(name, String(outcome.status));
+      return { kind: 'skipped', tier: name, reason: String(outcome.status) };
     case 'client_gone':
       up.breaker.release(permit);
       return { kind: 'answered', tier: name, status: 499 };
@@ -121,7 +135,7 @@ function settle(
       }
       if (outcome.resumable) return { kind: 'cut', tier: name, reason: f.kind };
       if (outcome.committed) return { kind: 'answered', tier: name, status: 502 };
-      return skipped(name, f.status !== null ? String(f.status) : f.kind);
+      return { kind: 'skipped', tier: name, reason: f.status !== null ? String(f.status) : f.kind };
     }
   }
 }

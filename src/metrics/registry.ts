@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { LlmMetrics } from './llm.ts';
 
 /** Gauge values of `circuit_breaker_state` (the README's Metrics table): `== 0` means open, as in the original queries. */
 export const STATE_GAUGE: Readonly<Record<string, number>> = Object.freeze({
@@ -35,6 +36,8 @@ export class Metrics {
   readonly upstreamFirstByte: Histogram<'upstream'>;
   readonly inflight: Gauge<'route'>;
   readonly configReloads: Counter<'result'>;
+  /** Tokens and token latency (README "Metrics"). */
+  readonly llm: LlmMetrics;
 
   constructor(options: { processMetrics?: boolean } = {}) {
     const registers = [(this.registry = new Registry())];
@@ -87,6 +90,7 @@ export class Metrics {
       labelNames: ['route'],
       registers,
     });
+    this.llm = new LlmMetrics(this.registry);
     this.configReloads = counter('breakwater_config_reloads_total', 'Policy reloads by result', ['result']);
     // Both series exist from the start, so `increase(...{result="failure"}[5m]) > 0` alerts work at once.
     this.configReloads.inc({ result: 'success' }, 0);

@@ -136,5 +136,6 @@ export function compile(doc: PolicyDocument, source: PolicySource): Omit<Policy,
     },
     limits: compileLimits(doc.limits),
     resolver: doc.resolver,
+    telemetry: { otlpEndpoint: doc.telemetry.otlp.endpoint },
   };
 }

@@ -47,6 +47,19 @@ export const httpUrl: Kind<UrlParts> = {
   },
 };
 
+/**
+ * OTLP/HTTP base URL (`http://collector:4318`): spans go to `<url>/v1/traces`, as with
+ * `OTEL_EXPORTER_OTLP_ENDPOINT`. Kept as written, without a trailing `/`.
+ */
+export const otlpUrl: Kind<string> = {
+  expected: 'expected an http:// or https:// URL without query or fragment (OTLP/HTTP base URL)',
+  parse(v) {
+    const parts = httpUrl.parse(v);
+    if (!parts.ok || typeof v !== 'string') return fail(otlpUrl.expected);
+    return ok(v.trim().replace(/\/+$/, ''));
+  },
+};
+
 /** `redis://` or `rediss://` URL, kept as written (the Redis client reads it). */
 export const redisUrl: Kind<string> = {
   expected: 'expected a redis:// or rediss:// URL',

@@ -29,6 +29,7 @@ export type {
   FailureRatePolicy,
   HealthCheckPolicy,
   LimitsPolicy,
+  TelemetryPolicy,
   ListenAddress,
   ListenPolicy,
   Policy,

@@ -21,7 +21,7 @@ import {
   text,
   withDefault,
 } from './fields.ts';
-import { CACHE_KEY_HEADERS, headerMap, headerNames, httpUrl, redisUrl } from './http-fields.ts';
+import { CACHE_KEY_HEADERS, headerMap, headerNames, httpUrl, otlpUrl, redisUrl } from './http-fields.ts';
 import { unknownKeyMessage } from './problems.ts';
 import { ReadinessMode, type TierPolicy } from './types.ts';
 
@@ -192,6 +192,7 @@ export const policySchema = strict(
       maxStreamLine: withDefault(size, '1MiB'),
     }),
     resolver: withDefault(oneOf(['system', 'dns']), 'system'),
+    telemetry: section({ otlp: section({ endpoint: withDefault(nullable(otlpUrl), null) }) }),
   },
   'expected a policy mapping (with at least "upstreams")',
 );

@@ -17,6 +17,7 @@ export interface Policy {
   readonly readiness: ReadinessMode;
   readonly shutdown: ShutdownPolicy;
   readonly limits: LimitsPolicy;
+  readonly telemetry: TelemetryPolicy;
   /**
    * How upstream hostnames are resolved; default `system` (getaddrinfo, honours /etc/hosts).
    * `dns`: resolve upstream hostnames with DNS queries, bypassing /etc/hosts — needed with
@@ -229,6 +230,14 @@ export interface ShutdownPolicy {
   readonly quietPeriodMs: number;
   /** Default 25 s. */
   readonly timeoutMs: number;
+}
+
+export interface TelemetryPolicy {
+  /**
+   * `telemetry.otlp.endpoint`: OTLP/HTTP base URL traces are sent to (`<url>/v1/traces`); null =
+   * tracing off unless `OTEL_EXPORTER_OTLP_ENDPOINT` is set (docs/operations.md#traces). Default null.
+   */
+  readonly otlpEndpoint: string | null;
 }
 
 export interface LimitsPolicy {

@@ -108,6 +108,7 @@ export function policyView(p: Omit<Policy, 'redacted' | 'source'>): Json {
       maxResponseBody: formatSize(p.limits.maxResponseBodyBytes),
       maxStreamLine: formatSize(p.limits.maxStreamLineBytes),
     },
+    telemetry: { otlp: { endpoint: p.telemetry.otlpEndpoint } },
   };
 }
 

@@ -15,3 +15,5 @@ export { EventKind, classifyEvent, errorMessageOf } from './event.ts';
 export type { StreamEvent } from './event.ts';
 export { errorBody, errorEvent, normalizeErrorBody } from './error-body.ts';
 export { writeJsonError, writeSocketError } from './error-writer.ts';
+export { MAX_USAGE_BYTES, USAGE_TAIL_BYTES, answerUsage, ollamaUsage, openAiUsage } from './usage.ts';
+export type { TokenUsage } from './usage.ts';

@@ -6,6 +6,7 @@ import type { Logger } from '../log/index.ts';
 import { Metrics } from '../metrics/index.ts';
 import { formatListenAddress, type ListenAddress, type Policy } from '../policy/index.ts';
 import { PolicyReloader, PolicyWatcher, type ReloadResult } from '../reload/index.ts';
+import { startTracing, type Tracing } from '../telemetry/index.ts';
 import { Sidecar } from './sidecar.ts';
 
 /** What `breakwater run` and `breakwater demo` hand the runtime. */
@@ -31,6 +32,27 @@ export interface RunOptions {
   readonly onReload?: (result: ReloadResult) => void;
   /** Called after every active health probe (tests). */
   readonly onProbe?: (report: ProbeReport) => void;
+  /** `OTEL_EXPORTER_OTLP_ENDPOINT`, read by the CLI; `telemetry.otlp.endpoint` wins over it. */
+  readonly otlpEndpoint?: string;
+  /** Longest wait before spans are sent, ms; default 5000 (tests shorten it). */
+  readonly traceExportDelayMs?: number;
+}
+
+/**
+ * Tracing when an endpoint is configured. A failure to start it (the optional OpenTelemetry
+ * packages not installed) is logged and the sidecar serves without it: tracing never stops calls.
+ */
+async function tracingFor(options: RunOptions): Promise<Tracing | null> {
+  try {
+    return await startTracing({
+      policyEndpoint: options.policy.telemetry.otlpEndpoint,
+      envEndpoint: options.otlpEndpoint,
+      ...(options.traceExportDelayMs === undefined ? {} : { exportDelayMs: options.traceExportDelayMs }),
+    });
+  } catch (err) {
+    options.logger.error({ err }, 'tracing not started: are the @opentelemetry packages installed?');
+    return null;
+  }
 }
 
 /**
@@ -43,16 +65,19 @@ export async function startSidecar(options: RunOptions): Promise<Sidecar> {
   const { policy, logger } = options;
   const clock = options.clock ?? systemClock;
   const metrics = new Metrics();
+  const tracing = await tracingFor(options);
   const sidecar = await Sidecar.start({
     policy,
     logger,
     clock,
     metrics,
+    tracing,
     ...(options.proxyListen ? { proxyListen: options.proxyListen } : {}),
     // The cache logs its own breaker's transitions; the metrics record them here.
     createCache: (p) =>
       createResponseCache(p.cache, { clock, logger, onTransition: (t) => metrics.recordTransition(t) }),
   });
+  if (tracing !== null) sidecar.attach({ close: () => tracing.shutdown() });
   try {
     const admin = await AdminServer.start(sidecar, policy.listen.admin, logger);
     sidecar.attach(admin);

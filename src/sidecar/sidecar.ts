@@ -3,6 +3,8 @@ import type { CircuitBreaker, Transition } from '../breaker/index.ts';
 import type { ResponseCache } from '../cache/index.ts';
 import { systemClock, type Clock } from '../clock/index.ts';
 import type { Logger } from '../log/index.ts';
+import { HistoryRecorder } from '../history/index.ts';
+import type { Tracing } from '../telemetry/index.ts';
 import { Metrics, STATE_GAUGE } from '../metrics/index.ts';
 import type { ListenAddress, Policy } from '../policy/index.ts';
 import { Passthrough, ProxyServer, RouteTable, type Generation } from '../proxy/index.ts';
@@ -29,6 +31,8 @@ export interface SidecarOptions {
   readonly createCache: (policy: Policy) => ResponseCache;
   /** Overrides `listen.proxy` (the `BREAKWATER_LISTEN_PROXY` variable, `inject --via hosts`). */
   readonly proxyListen?: readonly ListenAddress[];
+  /** OpenTelemetry tracing; default none (off). */
+  readonly tracing?: Tracing | null;
 }
 
 /**
@@ -41,6 +45,8 @@ export class Sidecar {
   readonly clock: Clock;
   readonly metrics: Metrics;
   readonly proxy: ProxyServer;
+  /** The last 15 minutes in 10 s buckets (`GET /history`). */
+  readonly history: HistoryRecorder;
   #proxyAddresses: AddressInfo[];
   readonly #options: SidecarOptions;
   #started = false;
@@ -58,6 +64,7 @@ export class Sidecar {
     this.clock = clock;
     this.metrics = metrics;
     this.proxy = new ProxyServer(gen, options.logger);
+    this.history = new HistoryRecorder(metrics, () => this.breakers(), clock);
     this.#proxyAddresses = [];
   }
 
@@ -73,6 +80,7 @@ export class Sidecar {
     const sidecar = new Sidecar(options, gen, metrics, clock);
     holder.sidecar = sidecar;
     metrics.bindBreakers(() => sidecar.breakers());
+    sidecar.history.start();
     try {
       sidecar.#proxyAddresses = await sidecar.proxy.listen(
         options.proxyListen ?? options.policy.listen.proxy,
@@ -213,6 +221,7 @@ export class Sidecar {
   /** Logs a breaker transition (one warn line each) and updates the state gauge. */
   onTransition(t: Transition): void {
     this.metrics.recordTransition(t);
+    this.history.noteTransition(t);
     this.logger.warn(
       { breaker: t.name, from: t.from, to: t.to, reason: t.reason },
       `breaker ${t.name} ${t.from} -> ${t.to}`,
@@ -230,6 +239,7 @@ export class Sidecar {
   }
 
   async #close(): Promise<void> {
+    this.history.stop();
     for (const s of this.#services.reverse()) {
       await Promise.resolve(s.close()).catch((err: unknown) => this.logger.error({ err }, 'close failed'));
     }
@@ -272,7 +282,7 @@ function buildGeneration(
   return {
     policy,
     routes: new RouteTable(policy),
-    chain: { upstreams, cache, metrics, clock, logger: options.logger },
+    chain: { upstreams, cache, metrics, clock, logger: options.logger, tracing: options.tracing ?? null },
     passthrough,
   };
 }

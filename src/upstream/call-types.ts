@@ -2,6 +2,7 @@ import type { Protocol } from '../protocol/index.ts';
 import type { CallFailure } from './failure.ts';
 import type { RecordedAnswer } from './recorder.ts';
 import type { Resumption } from './resumption.ts';
+import type { SecondsObserver, TokenReading } from './tokens.ts';
 
 /** What the chain hands one upstream call: data only, built fresh for each tier. */
 export interface CallRequest {
@@ -21,11 +22,21 @@ export interface CallRequest {
   readonly resumption: Resumption | null;
   /** This tier has `continueOnNextTier`: it tracks the assistant text it sends. */
   readonly trackText: boolean;
+  /** W3C `traceparent` of this attempt's span, sent in place of the caller's; null = tracing off. */
+  readonly traceparent: string | null;
+  /** The tier's inter-token histogram (seconds between reads carrying stream events), or null. */
+  readonly interToken: SecondsObserver | null;
 }
 
 /** How one upstream call ended. Expected outcomes are values, never throws (CONTRIBUTING.md#errors). */
 export type CallOutcome =
-  | { readonly kind: 'ok'; readonly status: number; readonly recorded: RecordedAnswer | null }
+  | {
+      readonly kind: 'ok';
+      readonly status: number;
+      readonly recorded: RecordedAnswer | null;
+      /** What the call read of the answer's tokens. */
+      readonly tokens: TokenReading;
+    }
   /** 429: nothing sent to the client, not a breaker failure. */
   | { readonly kind: 'spill'; readonly status: number }
   /**

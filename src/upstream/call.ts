@@ -10,6 +10,7 @@ import { upstreamRequestHeaders } from './headers.ts';
 import { Recorder } from './recorder.ts';
 import type { UpstreamRuntime } from './runtime.ts';
 import { StreamRelay } from './stream-relay.ts';
+import { wholeTokens } from './tokens.ts';
 import { WholeBody, headProblem } from './whole-body.ts';
 
 /**
@@ -87,6 +88,7 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
       u.headers,
       this.#up.headerNames,
       r.body.length,
+      r.traceparent,
     );
     this.#up.pool.dispatch({ path, method: r.method, headers, body: r.body }, this);
   }
@@ -134,7 +136,7 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
     this.#writer.holdStream(statusCode, headers, r.tierHeaders, framing);
     this.#writer.bind(controller, this.#clock);
     const resumption = r.trackText ? r.resumption : null;
-    this.#relay = new StreamRelay(framing, this.#writer, resumption, limits.maxStreamLineBytes);
+    this.#relay = new StreamRelay(framing, this.#writer, resumption, limits.maxStreamLineBytes, r.interToken);
   }
 
   onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
@@ -149,7 +151,7 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
     if (relay === null) return;
     this.#lastChunkAtMs = this.#clock.now();
     const wasStarted = relay.started;
-    const bad = relay.push(chunk);
+    const bad = relay.push(chunk, this.#lastChunkAtMs);
     if (!wasStarted && relay.started) this.#onFirstToken();
     if (bad !== null) this.#fail(bad);
   }
@@ -170,8 +172,10 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
       return;
     }
     this.#writer.end();
-    const recorded = this.#recorder?.stream(this.#status, this.#contentType(), this.#writer.framing!) ?? null;
-    this.#finish({ kind: 'ok', status: this.#status, recorded });
+    const recorded =
+      this.#recorder?.stream(this.#status, this.#headers!['content-type'], this.#writer.framing!) ?? null;
+    const tokens = relay.tokens(this.#startedAtMs + this.firstByteMs);
+    this.#finish({ kind: 'ok', status: this.#status, recorded, tokens });
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
@@ -188,13 +192,9 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
     }
     this.#markFirstByte();
     const body = this.#writer.answerWhole(this.#status, this.#headers!, this.#req.tierHeaders, raw);
-    const recorded = this.#recorder?.whole(this.#status, this.#contentType(), body) ?? null;
-    this.#finish({ kind: 'ok', status: this.#status, recorded });
-  }
-
-  #contentType(): string {
-    const ct = this.#headers!['content-type'];
-    return (Array.isArray(ct) ? ct[0] : ct) ?? '';
+    const recorded = this.#recorder?.whole(this.#status, this.#headers!['content-type'], body) ?? null;
+    const tokens = wholeTokens(this.#req.protocol, this.#status, raw, this.firstByteMs);
+    this.#finish({ kind: 'ok', status: this.#status, recorded, tokens });
   }
 
   /** The first event reached the client: the first-token timer stops; streams that outlive this tick get an idle timer. */

@@ -58,7 +58,9 @@ function connectionOf(headers: IncomingHttpHeaders): string | undefined {
  * Builds the upstream request headers as a flat `[name, value, …]` array from the client's raw
  * headers: hop-by-hop and Connection-listed names dropped, `Host` set to the upstream authority,
  * `accept-encoding: identity` (breakwater reads streamed events), the tier's own headers applied
- * (a tier `authorization` replaces the client's).
+ * (a tier `authorization` replaces the client's). With tracing on, `traceparent` names the tier
+ * attempt's span in place of the caller's, whose `tracestate` passes unchanged, as W3C Trace
+ * Context asks of a participant that adds no entry of its own (docs/operations.md#traces).
  */
 export function upstreamRequestHeaders(
   rawHeaders: readonly string[],
@@ -67,6 +69,7 @@ export function upstreamRequestHeaders(
   tierHeaders: Readonly<Record<string, string>>,
   tierHeaderNames: ReadonlySet<string>,
   bodyLength: number | null,
+  traceparent: string | null = null,
 ): string[] {
   const listed = connectionListed(connection);
   const out: string[] = ['host', authority];
@@ -75,9 +78,11 @@ export function upstreamRequestHeaders(
     const lower = name.toLowerCase();
     if (HOP_BY_HOP.has(lower) || REQUEST_OWNED.has(lower) || tierHeaderNames.has(lower)) continue;
     if (listed?.has(lower) === true) continue;
+    if (traceparent !== null && lower === 'traceparent') continue;
     out.push(name, rawHeaders[i + 1]!);
   }
   for (const name of tierHeaderNames) out.push(name, tierHeaders[name]!);
+  if (traceparent !== null) out.push('traceparent', traceparent);
   out.push('accept-encoding', 'identity');
   if (bodyLength !== null) out.push('content-length', String(bodyLength));
   return out;

@@ -1,5 +1,7 @@
 export { UpstreamCall } from './call.ts';
 export type { CallOutcome, CallRequest } from './call-types.ts';
+export { streamUsage, wholeTokens } from './tokens.ts';
+export type { SecondsObserver, TokenReading } from './tokens.ts';
 export { ClientWriter } from './client-writer.ts';
 export { StreamRelay } from './stream-relay.ts';
 export { Recorder } from './recorder.ts';

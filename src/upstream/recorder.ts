@@ -33,18 +33,25 @@ export class Recorder {
   }
 
   /** The recorded stream, or null when it outgrew the limit or is not a success. */
-  stream(status: number, contentType: string, framing: Framing): RecordedAnswer | null {
+  stream(status: number, contentType: ContentType, framing: Framing): RecordedAnswer | null {
     const chunks = this.#chunks;
     this.#chunks = null;
     if (chunks === null || status < 200 || status >= 300) return null;
     const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, this.#bytes);
-    return { status, contentType, framing, body };
+    return { status, contentType: first(contentType), framing, body };
   }
 
   /** A whole answer, as sent to the client (the same bytes), or null when not kept. */
-  whole(status: number, contentType: string, body: Buffer): RecordedAnswer | null {
+  whole(status: number, contentType: ContentType, body: Buffer): RecordedAnswer | null {
     this.#chunks = null;
     if (status < 200 || status >= 300 || body.length > this.#limitBytes) return null;
-    return { status, contentType, framing: null, body };
+    return { status, contentType: first(contentType), framing: null, body };
   }
+}
+
+/** A `content-type` as undici hands it over (repeated, or absent). */
+type ContentType = string | string[] | undefined;
+
+function first(contentType: ContentType): string {
+  return (Array.isArray(contentType) ? contentType[0] : contentType) ?? '';
 }

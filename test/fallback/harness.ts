@@ -52,6 +52,7 @@ export function chainDeps(yaml: string): { deps: ChainDeps; policy: Policy; cloc
     metrics: new Metrics({ processMetrics: false }),
     clock,
     logger,
+    tracing: null,
   };
   return { deps, policy, clock };
 }

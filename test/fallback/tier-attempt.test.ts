@@ -28,7 +28,7 @@ function writer(): { w: ClientWriter; res: FakeResponse } {
   return { w: new ClientWriter(res.asResponse(), 'openai'), res };
 }
 
-const ctx = { index: 0, skipped: null, resumption: null };
+const ctx = { index: 0, skipped: null, resumption: null, trace: null };
 
 describe('attemptUpstream', () => {
   it('answers through the writer with the tier headers and the tier model, and records for the cache', async () => {
@@ -48,7 +48,7 @@ describe('attemptUpstream', () => {
     await new Promise((r) => setImmediate(r));
     expect(
       await deps.cache.serve(req, deps.cache.keyFor(req)!, null, new FakeResponse().asResponse(), {}),
-    ).toBe(true);
+    ).toMatchObject({ status: 200, framing: null });
   });
 
   it('reports a failOn status by its status, counted against the breaker, with nothing sent', async () => {

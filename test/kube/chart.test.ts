@@ -96,8 +96,15 @@ describe('charts/breakwater', () => {
       'BreakwaterBreakerOpen',
       'BreakwaterDegradedAnswers',
       'BreakwaterConfigReloadFailed',
+      'BreakwaterFallbackShareHigh',
       'BreakwaterNotReady',
     ]);
+    const share = list(rule, 'spec', 'groups', 0, 'rules').find(
+      (r) => at(r, 'alert') === 'BreakwaterFallbackShareHigh',
+    );
+    expect(String(at(share, 'expr'))).toContain('tier!~"max-gpu|none"');
+    expect(String(at(share, 'expr'))).toMatch(/\) > 0\.25$/);
+    expect(at(share, 'for')).toBe('15m');
     expect(at(find(objs, 'PodMonitor'), 'spec', 'podMetricsEndpoints', 0, 'port')).toBe('bw-health');
   });
 
@@ -234,6 +241,11 @@ describe('charts/breakwater', () => {
     expect(target('Answers by tier', 'expr')).toContain('fallback_chain_tier_usage_total');
     expect(target('Upstream first-byte latency', 'expr')).toContain(
       'breakwater_upstream_first_byte_seconds_bucket',
+    );
+    expect(target('Tokens by tier', 'expr')).toContain('breakwater_tokens_total');
+    expect(target('Inter-token latency by tier', 'expr')).toContain('breakwater_inter_token_seconds_bucket');
+    expect(target("Tier share of answers (the page's history)", 'expr')).toContain(
+      'fallback_chain_tier_usage_total',
     );
   });
 });
