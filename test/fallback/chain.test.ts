@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   answerHeaders,
@@ -8,7 +9,7 @@ import {
 } from '../../src/fallback/index.ts';
 import { ClientWriter } from '../../src/upstream/index.ts';
 import { FakeResponse } from '../upstream/fake-response.ts';
-import { chainDeps, chatRequest, fakeUpstream, type FakeUpstream } from './harness.ts';
+import { chainDeps, chatRequest, fakeUpstream, recordingTracing, type FakeUpstream } from './harness.ts';
 
 let ups: FakeUpstream[] = [];
 let deps: ChainDeps | null = null;
@@ -125,6 +126,100 @@ routes:
     const sent = JSON.parse(ups[1]!.bodies[0]!) as { messages: unknown[] };
     expect(sent.messages.at(-1)).toEqual({ role: 'assistant', content: 'Hel' });
     expect(res.headers).toMatchObject({ 'x-breakwater-tier': 'max-gpu' });
+  });
+});
+
+describe('runChain with tracing', () => {
+  const json = (res: ServerResponse, body: string): void => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(body);
+  };
+
+  it('ends one span per tier tried and the request span, sending each attempt its traceparent', async () => {
+    ups.push(await fakeUpstream((res) => res.writeHead(502).end()));
+    ups.push(
+      await fakeUpstream((res) =>
+        json(res, '{"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":4,"total_tokens":7}}'),
+      ),
+    );
+    const h = chainDeps(twoTiers(ups[0]!.url, ups[1]!.url));
+    const rec = recordingTracing();
+    deps = { ...h.deps, tracing: rec.tracing };
+    const { w } = writer();
+    expect(await runChain(deps, chatRequest(h.policy, { model: 'm', messages: [] }), w)).toBeNull();
+    const [req] = rec.requests;
+    expect(req!.end).toEqual(['ollama-cpu', 200, 'max-gpu=502']);
+    const [max, ollama] = req!.attempts;
+    expect(max!.start).toEqual({ tier: 'max-gpu', kind: 'upstream', model: 'm', breakerState: 'closed' });
+    expect(max!.end).toEqual({
+      outcome: 'failed',
+      reason: 'status',
+      status: 502,
+      promptTokens: null,
+      completionTokens: null,
+    });
+    expect(ollama!.end).toEqual({
+      outcome: 'answered',
+      reason: null,
+      status: 200,
+      promptTokens: 3,
+      completionTokens: 4,
+    });
+    expect(req!.attempts).toHaveLength(2);
+    expect(ups[0]!.headers[0]!.traceparent).toBe(max!.traceparent);
+    expect(ups[1]!.headers[0]!.traceparent).toBe(ollama!.traceparent);
+  });
+
+  it('ends skipped spans with their reasons and the degraded answer with zero tokens', async () => {
+    const h = chainDeps(twoTiers('http://127.0.0.1:9', 'http://127.0.0.1:9'));
+    const rec = recordingTracing();
+    deps = { ...h.deps, tracing: rec.tracing };
+    for (const u of deps.upstreams.byName.values()) u.breaker.forceOpen();
+    const { w } = writer();
+    await runChain(deps, chatRequest(h.policy, { model: 'm', messages: [] }), w);
+    const seen = rec.requests[0]!.attempts.map((a) => [a.start.tier, a.end?.outcome, a.end?.reason]);
+    expect(seen).toEqual([
+      ['max-gpu', 'skipped', 'forced_open'],
+      ['ollama-cpu', 'skipped', 'forced_open'],
+      ['cache', 'skipped', 'miss'],
+      ['degraded', 'answered', null],
+    ]);
+    expect(rec.requests[0]!.attempts[3]!.end).toMatchObject({ promptTokens: 0, completionTokens: 0 });
+    expect(rec.requests[0]!.end).toEqual([
+      'degraded',
+      200,
+      'max-gpu=forced_open, ollama-cpu=forced_open, cache=miss',
+    ]);
+  });
+
+  it('ends the span of a stream cut on an opted-in tier as resumed, and the next one as answered', async () => {
+    const ev = (c: string): string => `data: {"choices":[{"index":0,"delta":{"content":"${c}"}}]}\n\n`;
+    ups.push(
+      await fakeUpstream((res) => {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.write(ev('Hel'));
+        setImmediate(() => res.destroy());
+      }),
+    );
+    ups.push(
+      await fakeUpstream((res) => {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.end(ev('lo') + 'data: [DONE]\n\n');
+      }),
+    );
+    const h = chainDeps(twoTiers(ups[0]!.url, ups[1]!.url, ', continueOnNextTier: true'));
+    const rec = recordingTracing();
+    deps = { ...h.deps, tracing: rec.tracing };
+    const { w } = writer();
+    const req = chatRequest(h.policy, {
+      model: 'm',
+      stream: true,
+      messages: [{ role: 'user', content: 'hi' }],
+    });
+    expect(await runChain(deps, req, w)).toBeNull();
+    const outcomes = rec.requests[0]!.attempts.map((a) => a.end?.outcome);
+    expect(outcomes).toEqual(['resumed', 'answered']);
+    expect(rec.requests[0]!.end).toEqual(['ollama-cpu', 200, 'max-gpu=reset']);
   });
 });
 

@@ -1,4 +1,10 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createResponseCache } from '../../src/cache/index.ts';
 import { ManualClock } from '../../src/clock/index.ts';
@@ -7,12 +13,14 @@ import { silentLogger } from '../../src/log/index.ts';
 import { Metrics } from '../../src/metrics/index.ts';
 import { parsePolicy, type Policy } from '../../src/policy/index.ts';
 import { endpointOf } from '../../src/protocol/index.ts';
+import type { AttemptEnd, AttemptStart, Tracing } from '../../src/telemetry/index.ts';
 import { UpstreamSet } from '../../src/upstream/index.ts';
 
-/** A local upstream answering every request with `answer`; counts the requests and keeps their bodies. */
+/** A local upstream answering every request with `answer`; keeps the requests' bodies and headers. */
 export interface FakeUpstream {
   readonly url: string;
   readonly bodies: string[];
+  readonly headers: IncomingHttpHeaders[];
   close(): Promise<void>;
 }
 
@@ -20,7 +28,9 @@ export async function fakeUpstream(
   answer: (res: ServerResponse, body: string) => void,
 ): Promise<FakeUpstream> {
   const bodies: string[] = [];
+  const headers: IncomingHttpHeaders[] = [];
   const server: Server = createServer((req: IncomingMessage, res) => {
+    headers.push(req.headers);
     let body = '';
     req.on('data', (c: Buffer) => (body += c.toString()));
     req.on('end', () => {
@@ -33,6 +43,7 @@ export async function fakeUpstream(
   return {
     url: `http://127.0.0.1:${port}`,
     bodies,
+    headers,
     close: () =>
       new Promise((r) => {
         server.closeAllConnections();
@@ -80,4 +91,40 @@ export function chatRequest(policy: Policy, json: Record<string, unknown>, start
     cacheIndex: route.chain.findIndex((t) => t.kind === 'cache'),
     startedAtMs: 1_700_000_000_000,
   };
+}
+
+/** One tier attempt a {@link recordingTracing} saw. */
+export interface SeenAttempt {
+  readonly start: AttemptStart;
+  readonly traceparent: string;
+  end: AttemptEnd | null;
+}
+
+/** What a {@link recordingTracing} saw of each request: its attempts, and its end (tier, status, skipped). */
+export interface SeenRequest {
+  readonly attempts: SeenAttempt[];
+  end: readonly [string, number, string | null] | null;
+}
+
+/** A tracer that keeps what the chain tells it, for tests of where the hooks sit. */
+export function recordingTracing(): { tracing: Tracing; requests: SeenRequest[] } {
+  const requests: SeenRequest[] = [];
+  const tracing: Tracing = {
+    startRequest() {
+      const seen: SeenRequest = { attempts: [], end: null };
+      requests.push(seen);
+      return {
+        attempt(start) {
+          const n = (seen.attempts.length + 1).toString(16).padStart(16, '0');
+          const a: SeenAttempt = { start, traceparent: `00-${'1'.repeat(32)}-${n}-01`, end: null };
+          seen.attempts.push(a);
+          return { traceparent: a.traceparent, end: (e) => void (a.end = e) };
+        },
+        end: (tier, status, skipped) => void (seen.end = [tier, status, skipped]),
+      };
+    },
+    flush: () => Promise.resolve(),
+    shutdown: () => Promise.resolve(),
+  };
+  return { tracing, requests };
 }

@@ -127,4 +127,76 @@ describe('attemptUpstream', () => {
     h.clock.advance(2_000);
     expect(await pending).toEqual({ kind: 'skipped', tier: 'max-gpu', reason: 'timeout' });
   });
+
+  it('counts the usage an answer reported under the tier and the model asked of it', async () => {
+    up = await fakeUpstream((res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"choices":[],"usage":{"prompt_tokens":11,"completion_tokens":22,"total_tokens":33}}');
+    });
+    const h = chainDeps(policyFor(up.url));
+    deps = h.deps;
+    const tier = h.policy.routes[0]!.chain[0] as never;
+    await attemptUpstream(
+      deps,
+      chatRequest(h.policy, { model: 'asked', messages: [] }),
+      tier,
+      writer().w,
+      ctx,
+    );
+    expect(await tokens(deps)).toEqual({
+      'chat/max-gpu/tier-model/prompt': 11,
+      'chat/max-gpu/tier-model/completion': 22,
+    });
+    expect((await deps.metrics.llm.usageUnknown.get()).values).toEqual([]);
+  });
+
+  it('estimates a stream without usage by its events and times the gaps between its reads', async () => {
+    const ev = (c: string): string => `data: {"choices":[{"index":0,"delta":{"content":"${c}"}}]}\n\n`;
+    up = await fakeUpstream((res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(ev('a'));
+      setTimeout(() => res.end(ev('b') + ev('c') + 'data: [DONE]\n\n'), 20);
+    });
+    const h = chainDeps(policyFor(up.url));
+    deps = h.deps;
+    const tier = h.policy.routes[0]!.chain[0] as never;
+    const req = chatRequest(h.policy, { model: 'asked', stream: true, messages: [] });
+    expect(await attemptUpstream(deps, req, tier, writer().w, ctx)).toMatchObject({ kind: 'answered' });
+    expect(await tokens(deps)).toEqual({ 'chat/max-gpu/tier-model/completion_estimate': 3 });
+    expect((await deps.metrics.llm.usageUnknown.get()).values).toEqual([
+      { labels: { route: 'chat', tier: 'max-gpu' }, value: 1 },
+    ]);
+    const count = (await deps.metrics.llm.interToken.get()).values.find((v) =>
+      v.metricName?.endsWith('_count'),
+    );
+    expect(count?.value).toBe(1);
+  });
+
+  it('counts no tokens, not even as unknown, for an answer that is not a success', async () => {
+    up = await fakeUpstream((res) => {
+      res.writeHead(404, { 'content-type': 'application/json' });
+      res.end('{"error":{"message":"no such model"}}');
+    });
+    const h = chainDeps(policyFor(up.url));
+    deps = h.deps;
+    const tier = h.policy.routes[0]!.chain[0] as never;
+    const result = await attemptUpstream(
+      deps,
+      chatRequest(h.policy, { messages: [] }),
+      tier,
+      writer().w,
+      ctx,
+    );
+    expect(result).toEqual({ kind: 'answered', tier: 'max-gpu', status: 404 });
+    expect(await tokens(deps)).toEqual({});
+    expect((await deps.metrics.llm.usageUnknown.get()).values).toEqual([]);
+  });
 });
+
+async function tokens(d: ChainDeps): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const v of (await d.metrics.llm.tokens.get()).values) {
+    out[`${v.labels.route}/${v.labels.tier}/${v.labels.model}/${v.labels.kind}`] = v.value;
+  }
+  return out;
+}

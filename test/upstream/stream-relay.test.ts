@@ -7,11 +7,22 @@ const ev = (content: string): string =>
   `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content } }] })}\n\n`;
 const DONE = 'data: [DONE]\n\n';
 
-function relay(framing: Framing = Framing.SSE, resumption: Resumption | null = null) {
+function relay(
+  framing: Framing = Framing.SSE,
+  resumption: Resumption | null = null,
+  interToken: { observe(seconds: number): void } | null = null,
+) {
   const res = new FakeResponse();
   const writer = new ClientWriter(res.asResponse(), framing === Framing.SSE ? 'openai' : 'ollama');
   writer.holdStream(200, { 'content-type': 'text/event-stream' }, {}, framing);
-  return { relay: new StreamRelay(framing, writer, resumption), writer, res };
+  const r = new StreamRelay(framing, writer, resumption, Number.MAX_SAFE_INTEGER, interToken);
+  return { relay: r, writer, res };
+}
+
+/** An inter-token histogram that keeps what it is given. */
+function gaps(): { observe(seconds: number): void; seen: number[] } {
+  const seen: number[] = [];
+  return { observe: (s) => seen.push(s), seen };
 }
 
 describe('StreamRelay', () => {
@@ -72,5 +83,41 @@ describe('StreamRelay', () => {
     const { relay: r } = relay(Framing.SSE, resumption);
     r.push(Buffer.from(ev('Hel') + ev('lo')));
     expect(resumption.text).toBe('Hello');
+  });
+
+  it('counts events without the end marker, times the gaps between reads and reads the usage chunk', () => {
+    const itl = gaps();
+    const { relay: r } = relay(Framing.SSE, null, itl);
+    r.push(Buffer.from(ev('Hel') + ev('lo')), 1000);
+    r.push(Buffer.from(': keep-alive\n\n'), 1010);
+    r.push(Buffer.from(ev(' you')), 1040);
+    r.push(Buffer.from('data: {"choices":[],"usage":{"prompt_tokens":5,"completion_tokens":3}}\n\n'), 1100);
+    r.push(Buffer.from(DONE), 1150);
+    expect(r.end()).toBeNull();
+    expect(itl.seen).toEqual([0.04, 0.06]);
+    expect(r.tokens(990)).toEqual({ usage: { prompt: 5, completion: 3 }, events: 4, outputMs: 110 });
+  });
+
+  it('reports no usage for a stream that sent none, with its events for the estimate', () => {
+    const { relay: r } = relay();
+    r.push(Buffer.from(ev('a') + ev('b') + ev('c') + DONE), 5);
+    expect(r.end()).toBeNull();
+    expect(r.tokens(5)).toEqual({ usage: null, events: 3, outputMs: 0 });
+  });
+
+  it("reads Ollama's counts from the done record, which is not counted as an event", () => {
+    const { relay: r } = relay(Framing.NDJSON);
+    r.push(Buffer.from('{"message":{"content":"a"},"done":false}\n'), 10);
+    r.push(Buffer.from('{"message":{"content":"b"},"done":false}\n'), 30);
+    r.push(Buffer.from('{"done":true,"prompt_eval_count":7,"eval_count":2}\n'), 31);
+    expect(r.end()).toBeNull();
+    expect(r.tokens(10)).toEqual({ usage: { prompt: 7, completion: 2 }, events: 2, outputMs: 20 });
+  });
+
+  it('counts usage as absent, never failing the stream, when the usage chunk is malformed', () => {
+    const { relay: r } = relay();
+    r.push(Buffer.from(ev('a') + 'data: {"choices":[],"usage":{"prompt_tokens":-4}}\n\n' + DONE), 1);
+    expect(r.end()).toBeNull();
+    expect(r.tokens(1).usage).toBeNull();
   });
 });
