@@ -76,6 +76,9 @@ export async function startSidecar(options: RunOptions): Promise<Sidecar> {
     // The cache logs its own breaker's transitions; the metrics record them here.
     createCache: (p) =>
       createResponseCache(p.cache, { clock, logger, onTransition: (t) => metrics.recordTransition(t) }),
+  }).catch(async (err: unknown) => {
+    await tracing?.shutdown();
+    throw err;
   });
   if (tracing !== null) sidecar.attach({ close: () => tracing.shutdown() });
   try {

@@ -80,7 +80,6 @@ export class Sidecar {
     const sidecar = new Sidecar(options, gen, metrics, clock);
     holder.sidecar = sidecar;
     metrics.bindBreakers(() => sidecar.breakers());
-    sidecar.history.start();
     try {
       sidecar.#proxyAddresses = await sidecar.proxy.listen(
         options.proxyListen ?? options.policy.listen.proxy,
@@ -91,6 +90,7 @@ export class Sidecar {
       await gen.chain.cache.close();
       throw err;
     }
+    sidecar.history.start();
     return sidecar;
   }
 
