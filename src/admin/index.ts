@@ -5,3 +5,4 @@ export { checkControl, tokenMatches } from './auth.ts';
 export { NO_TIER, tierLabel, tierUsage } from './tier-usage.ts';
 export { ADMIN_TIMEOUT_MS, AdminClient, DEFAULT_ADMIN_URL } from './client.ts';
 export type { AdminClientOptions, BreakerTable } from './client.ts';
+export type { FleetAdmin } from './fleet-routes.ts';

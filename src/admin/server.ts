@@ -8,6 +8,7 @@ import type { Metrics } from '../metrics/index.ts';
 import { isLoopbackHost, type ListenAddress, type Policy } from '../policy/index.ts';
 import type { ReloadFailure } from '../reload/index.ts';
 import { checkControl } from './auth.ts';
+import { fleetControl, sendFleetView, type FleetAdmin } from './fleet-routes.ts';
 import { ADMIN_PAGE_HTML } from './page.ts';
 import { tierUsage } from './tier-usage.ts';
 
@@ -20,6 +21,8 @@ export interface AdminSource {
   breakers(): readonly CircuitBreaker[];
   /** The last rejected reload, or null. */
   lastReloadError(): ReloadFailure | null;
+  /** The fleet agent in fleet mode (`/fleet`), else null. */
+  readonly fleet: FleetAdmin | null;
 }
 
 /** Longest reason accepted by `POST /circuit-breakers/NAME/open`, in characters. */
@@ -140,7 +143,7 @@ async function route(
     await read(source, path, parts, res);
     return;
   }
-  if (method !== 'POST' || parts[0] !== 'circuit-breakers') {
+  if (method !== 'POST' || (parts[0] !== 'circuit-breakers' && parts[0] !== 'fleet')) {
     req.resume();
     const allow = parts[0] === 'circuit-breakers' ? 'GET, HEAD, POST' : 'GET, HEAD';
     sendJsonError(
@@ -162,6 +165,7 @@ async function route(
     );
     return;
   }
+  if (parts[0] === 'fleet') return fleetControl(source.fleet, parts, req, res, logger);
   const breakers = source.breakers();
   if (parts.length === 2 && parts[1] === 'reset') {
     req.resume();
@@ -201,6 +205,7 @@ async function read(source: AdminSource, path: string, parts: string[], res: Ser
     return;
   }
   if (path === '/metrics') return sendMetrics(res, source.metrics);
+  if (path === '/fleet') return sendFleetView(source.fleet, res);
   if (path === '/tier-usage') {
     sendJson(res, 200, { tier_usage: await tierUsage(source.policy, source.metrics) });
     return;

@@ -30,6 +30,10 @@ export const ErrorCode = {
   LISTEN_FAILED: 'BW_ERR_LISTEN_FAILED',
   /** A Kubernetes manifest given to `inject` could not be processed. */
   MANIFEST_INVALID: 'BW_ERR_MANIFEST_INVALID',
+  /** `GET /fleet` or a `--fleet` command on a pod whose policy has no `fleet:` section. */
+  FLEET_DISABLED: 'BW_ERR_FLEET_DISABLED',
+  /** A fleet-wide command while the fleet store is down. */
+  FLEET_UNAVAILABLE: 'BW_ERR_FLEET_UNAVAILABLE',
   /** An internal bug; the request still gets an answer. */
   INTERNAL: 'BW_ERR_INTERNAL_FAILURE',
 } as const;

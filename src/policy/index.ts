@@ -22,6 +22,7 @@ export type {
   CacheTier,
   DegradedTier,
   FailureRatePolicy,
+  FleetPolicy,
   HealthCheckPolicy,
   LimitsPolicy,
   ListenAddress,

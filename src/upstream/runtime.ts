@@ -13,6 +13,21 @@ import { dnsLookup } from './resolver.ts';
 const Pool = createRequire(import.meta.url)('undici/lib/dispatcher/pool.js') as typeof UndiciPool;
 type Pool = UndiciPool;
 
+/** A lease on a fleet budget, released once when its call ends (any way it ends). */
+export interface BudgetLease {
+  release(): void;
+}
+
+/**
+ * The fleet-wide budget of one upstream (fleet mode, `fleetMaxConcurrent`; docs/fleet.md).
+ * `acquire` costs at most one Redis round trip, bounded by `fleet.commandTimeout`, and answers a
+ * lease, `busy` (the group's budget is used up: spill) or `local` (no answer in time: the local
+ * `maxConcurrent` alone applies).
+ */
+export interface TierBudget {
+  acquire(): Promise<BudgetLease | 'busy' | 'local'>;
+}
+
 /** Live state of one upstream: its connection pool, breaker and in-flight count. */
 export class UpstreamRuntime {
   policy: UpstreamPolicy;
@@ -22,6 +37,8 @@ export class UpstreamRuntime {
   inflight: number;
   /** Names of the tier's own headers, precomputed. */
   headerNames: ReadonlySet<string>;
+  /** The fleet budget of this upstream; null outside fleet mode or without `fleetMaxConcurrent`. */
+  fleetBudget: TierBudget | null = null;
 
   constructor(policy: UpstreamPolicy, pool: Pool, breaker: CircuitBreaker) {
     this.policy = policy;
