@@ -20,7 +20,9 @@ const POD_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/;
 export function defaultPodId(env: NodeJS.ProcessEnv, host: string = hostname()): string {
   const id = env.POD_NAME !== undefined && env.POD_NAME !== '' ? env.POD_NAME : host;
   if (!POD_ID_RE.test(id)) {
-    throw new Error(`fleet.podId: expected a pod id of letters, digits, ".", "_" or "-" from $POD_NAME or the hostname, got ${JSON.stringify(id)}`);
+    throw new Error(
+      `fleet.podId: expected a pod id of letters, digits, ".", "_" or "-" from $POD_NAME or the hostname, got ${JSON.stringify(id)}`,
+    );
   }
   return id;
 }

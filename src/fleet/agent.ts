@@ -6,12 +6,13 @@ import type { Logger } from '../log/index.ts';
 import type { FleetPolicy, UpstreamPolicy } from '../policy/index.ts';
 import { FleetBudget } from './budget.ts';
 import type { FleetContext } from './context.ts';
+import { sendCommand, type FleetCommandResult } from './command.ts';
 import { applyForced, applyGroup, onEvent } from './decide.ts';
 import { heartbeat } from './heartbeat.ts';
 import { FleetKeys } from './keys.ts';
 import { ProbeLease } from './lease.ts';
 import { UpstreamLink } from './link.ts';
-import { parseEvent, type FleetCommand } from './messages.ts';
+import { parseEvent } from './messages.ts';
 import { FleetMetrics } from './metrics.ts';
 import { resumeReports, tickLink } from './report.ts';
 import { FleetStore } from './store.ts';
@@ -32,15 +33,6 @@ export interface FleetAgentOptions {
   readonly logger: Logger;
   /** The process's metrics registry; the fleet's metrics join it. */
   readonly registry: Registry;
-}
-
-/** What a fleet-wide command did. */
-export interface FleetCommandResult {
-  readonly group: string;
-  readonly upstream: string;
-  readonly action: 'open' | 'reset';
-  readonly by: string;
-  readonly via: string;
 }
 
 /**
@@ -88,7 +80,7 @@ export class FleetAgent {
    */
   static async start(options: FleetAgentOptions): Promise<FleetAgent> {
     const agent = new FleetAgent(options);
-    await agent.#ctx.store.start();
+    await agent.#ctx.store.start(options.upstreams.some((u) => u.fleetMaxConcurrent !== null));
     await agent.#beat();
     agent.#scheduleTick();
     return agent;
@@ -96,6 +88,16 @@ export class FleetAgent {
 
   get podId(): string {
     return this.#ctx.podId;
+  }
+
+  /**
+   * What this pod knows of the group's judgement of an upstream: `open`, `forced_open` (an
+   * operator's fleet-wide open), `closed`; null for an unknown upstream.
+   */
+  groupState(upstream: string): 'open' | 'forced_open' | 'closed' | null {
+    const link = this.#links.get(upstream);
+    if (link === undefined) return null;
+    return link.forced !== null ? 'forced_open' : link.group !== null ? 'open' : 'closed';
   }
 
   /** `connected` while the store answers, `down` otherwise. */
@@ -160,31 +162,12 @@ export class FleetAgent {
     by: string,
     reason: string | null,
   ): Promise<FleetCommandResult> {
-    const { store, keys: k, podId, policy } = this.#ctx;
-    if (!this.#links.has(upstream)) {
+    const link = this.#links.get(upstream);
+    if (link === undefined) {
       const message = `no circuit breaker named ${JSON.stringify(upstream)}`;
       throw new BreakwaterError(ErrorCode.BREAKER_NOT_FOUND, message, 404);
     }
-    if (!store.up) throw unavailable();
-    const cmd: FleetCommand = { by, via: podId, reason, at: this.#ctx.clock.now() };
-    const m = store.sync.multi();
-    if (action === 'open') m.set(k.forced(upstream), JSON.stringify(cmd));
-    else m.del(k.forced(upstream), k.open(upstream), k.streak(upstream), k.probe(upstream));
-    m.publish(
-      k.channel,
-      JSON.stringify({ t: action === 'open' ? 'forced' : 'reset', u: upstream, command: cmd }),
-    );
-    try {
-      await m.exec();
-    } catch (err) {
-      store.markDown('command', err);
-      throw unavailable();
-    }
-    this.#ctx.logger.warn(
-      { breaker: upstream, action, by, group: policy.group },
-      `fleet-wide ${action} of ${upstream}`,
-    );
-    return { group: policy.group, upstream, action, by, via: podId };
+    return sendCommand(this.#ctx, link, action, by, reason);
   }
 
   /** Stops the timers, gives back the probe leases this pod holds, closes the connections. */
@@ -251,6 +234,7 @@ export class FleetAgent {
         trip_reason: s.trip_reason,
         fleet_opened: l.fleetOpened,
         consecutive_failures: s.consecutive_failures,
+        group_state: this.groupState(l.name)!,
         probe_lease: l.lease.held,
         budget_leases: l.budget?.held ?? 0,
       };
@@ -292,12 +276,4 @@ export class FleetAgent {
     if (this.#closed) return;
     this.#beatTimer = this.#ctx.clock.setTimeout(() => void this.#beat(), this.#ctx.policy.heartbeatMs);
   }
-}
-
-function unavailable(): BreakwaterError {
-  return new BreakwaterError(
-    ErrorCode.FLEET_UNAVAILABLE,
-    'the fleet store is down: a fleet-wide command cannot reach the group (each pod runs on its local breakers)',
-    503,
-  );
 }

@@ -67,8 +67,6 @@ export class FleetBudget {
     this.#inUse = options.metrics.budgetInUse.labels({ upstream: options.upstream });
     this.#spills = options.metrics.budgetSpills.labels({ upstream: options.upstream });
     options.metrics.budgetInUse.labels({ upstream: options.upstream }).set(0);
-    // Opened now, before any call can need it.
-    void options.store.budget;
   }
 
   /** Leases this pod holds now. */

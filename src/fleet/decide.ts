@@ -81,7 +81,8 @@ export function applyForced(link: UpstreamLink, cmd: FleetCommand): void {
   link.fleetOpened = false;
 }
 
-function applyReset(link: UpstreamLink, cmd: FleetCommand): void {
+/** An operator reset the upstream for the whole group. */
+export function applyReset(link: UpstreamLink, cmd: FleetCommand): void {
   link.forced = null;
   closeForGroup(link, null);
   link.breaker?.reset(`reset for the fleet by ${cmd.by} via ${cmd.via}`);

@@ -1,5 +1,6 @@
 export { FleetAgent, FLEET_TICK_MS } from './agent.ts';
-export type { FleetAgentOptions, FleetCommandResult } from './agent.ts';
+export type { FleetAgentOptions } from './agent.ts';
+export type { FleetCommandResult } from './command.ts';
 export { BudgetAnswer, FleetBudget } from './budget.ts';
 export type { BudgetLease } from './budget.ts';
 export { FleetKeys } from './keys.ts';

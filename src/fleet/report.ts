@@ -62,7 +62,9 @@ function onState(
     link.fleetOpened = false;
     link.reportedN = 0;
     link.lastSuccesses = b.totalSuccesses;
-    if (from === BreakerState.HALF_OPEN && link.group !== null && ctx.store.up) sendRecovered(ctx, link);
+    // Trials can close it between two ticks (never seen half-open): holding the lease tells.
+    const probed = from === BreakerState.HALF_OPEN || link.lease.held;
+    if (probed && link.group !== null && ctx.store.up) sendRecovered(ctx, link);
   }
 }
 

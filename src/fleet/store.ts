@@ -153,21 +153,33 @@ export class FleetStore {
   }
 
   /**
-   * The connection of budget leases (`fleet.commandTimeout`), opened when the first budgeted
-   * upstream is bound, before any call can need it.
+   * The connection of budget leases (`fleet.commandTimeout`), opened at start when the policy has
+   * a budgeted upstream, else when one is bound after a reload.
    */
   get budget(): FleetRedis {
-    if (this.#budget === null) {
-      this.#budget = this.#connect(this.#o.commandTimeoutMs);
-      this.#budget.connect().catch(() => undefined);
-    }
-    return this.#budget;
+    if (this.#budget === null)
+      this.#budgetClient()
+        .connect()
+        .catch(() => undefined);
+    return this.#budget!;
   }
 
-  /** Connects and subscribes; never rejects (a store that is down is retried in the background). */
-  async start(): Promise<void> {
+  #budgetClient(): FleetRedis {
+    return (this.#budget ??= this.#connect(this.#o.commandTimeoutMs));
+  }
+
+  /**
+   * Connects and subscribes (and opens the budget connection when `withBudget`); never rejects:
+   * a store that is down is retried in the background.
+   */
+  async start(withBudget: boolean): Promise<void> {
     await Promise.all([
       this.sync.connect().catch(() => undefined),
+      withBudget
+        ? this.#budgetClient()
+            .connect()
+            .catch(() => undefined)
+        : null,
       this.#sub
         .connect()
         .then(() => this.#sub.subscribe(this.#o.channel))

@@ -14,6 +14,8 @@ export interface PodUpstreamView {
   /** Its breaker is open because the group opened it. */
   readonly fleet_opened: boolean;
   readonly consecutive_failures: number;
+  /** What it knows of the group's judgement: `open`, `forced_open` or `closed`. */
+  readonly group_state: 'open' | 'forced_open' | 'closed';
   /** It holds the upstream's probe lease. */
   readonly probe_lease: boolean;
   /** Budget leases it holds. */
