@@ -21,6 +21,15 @@ import { readFleetView, type FleetView, type PodView } from './view.ts';
 /** How often the agent samples its breakers, reports and tends its leases, ms. */
 export const FLEET_TICK_MS = 100;
 
+/**
+ * Deadline of a background command (heartbeat, report, lease), ms: one unanswered for two
+ * heartbeats (at least 1 s) marks the store down. Longer than `fleet.commandTimeout`, which bounds
+ * only what a call waits for a budget lease.
+ */
+export function syncTimeoutMs(p: FleetPolicy): number {
+  return Math.max(p.commandTimeoutMs, 2 * p.heartbeatMs, 1_000);
+}
+
 /** Options of `FleetAgent.start`. */
 export interface FleetAgentOptions {
   /** `fleet:` of the policy. */
@@ -58,8 +67,7 @@ export class FleetAgent {
     const store = new FleetStore({
       url: o.policy.redis,
       commandTimeoutMs: o.policy.commandTimeoutMs,
-      // A heartbeat unanswered for a whole heartbeat marks the store down.
-      syncTimeoutMs: Math.max(o.policy.commandTimeoutMs, o.policy.heartbeatMs),
+      syncTimeoutMs: syncTimeoutMs(o.policy),
       channel: keys.channel,
       clock: o.clock,
       logger: o.logger,
@@ -192,7 +200,13 @@ export class FleetAgent {
       retryEveryMs: fleet.heartbeatMs,
       store,
       clock,
-      onTaken: () => metrics.probeLeases.labels({ upstream: policy.name }).inc(),
+      onTaken: () => {
+        metrics.probeLeases.labels({ upstream: policy.name }).inc();
+        this.#ctx.logger.info(
+          { breaker: policy.name },
+          `probe lease of ${policy.name} taken: this pod sends the trials`,
+        );
+      },
     });
     const link = new UpstreamLink(policy.name, policy, fleet.quorum, fleet.windowMs, lease);
     this.#links.set(policy.name, link);
