@@ -31,13 +31,7 @@ export function resumeReports(ctx: FleetContext, link: UpstreamLink): void {
   link.reportedN = 0;
   const b = link.breaker;
   if (b === null || b.state !== BreakerState.OPEN || link.fleetOpened || link.group !== null) return;
-  sendFailing(
-    ctx,
-    link,
-    Math.max(b.consecutiveFailures, link.rule.failureThreshold),
-    true,
-    b.snapshot().trip_reason,
-  );
+  sendFailing(ctx, link, Math.max(b.consecutiveFailures, link.rule.failureThreshold), true, lastFailure(b));
 }
 
 function onState(
@@ -56,7 +50,7 @@ function onState(
       ctx.store.sync.pexpire(ctx.keys.open(link.name), link.openTtlMs).catch(() => undefined);
     } else {
       const n = Math.max(b.consecutiveFailures, link.rule.failureThreshold);
-      sendFailing(ctx, link, n, true, b.snapshot().trip_reason);
+      sendFailing(ctx, link, n, true, lastFailure(b));
     }
   } else if (to === BreakerState.CLOSED) {
     link.fleetOpened = false;
@@ -78,8 +72,7 @@ function sampleStreak(ctx: FleetContext, link: UpstreamLink, b: CircuitBreaker):
   }
   const n = b.consecutiveFailures;
   if (n > 0 && n !== link.reportedN) {
-    const last = b.snapshot().last_failure;
-    sendFailing(ctx, link, n, false, last === null ? null : `${last.kind}: ${last.message}`);
+    sendFailing(ctx, link, n, false, lastFailure(b));
   }
 }
 
@@ -125,4 +118,10 @@ function sendRecovered(ctx: FleetContext, link: UpstreamLink): void {
   ctx.store.sync
     .bwRecover(k.open(link.name), k.streak(link.name), k.probe(link.name), ctx.podId, k.channel, msg)
     .catch((err: unknown) => ctx.store.markDown('report', err));
+}
+
+/** `timeout: no first token within 5000ms`: the breaker's last failure, as a report quotes it. */
+function lastFailure(b: CircuitBreaker): string | null {
+  const last = b.snapshot().last_failure;
+  return last === null ? null : `${last.kind}: ${last.message}`;
 }

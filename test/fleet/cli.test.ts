@@ -177,3 +177,43 @@ describe('formatFleetTable', () => {
     expect(lines[9]).toMatch(/^probe\s+max-gpu\s+pod-a\s+-\s+in 4 s$/);
   });
 });
+
+describe.skipIf(redis === null)('breakwater demo --fleet', () => {
+  it('runs three pods of one group where two pods tripping open the third', async () => {
+    const child = spawnCli(['demo', '--fleet', '--ports-from', '0'], { REDIS_URL: redis!.url });
+    try {
+      await vi.waitFor(() => expect(child.stdout()).toContain('6. Maintenance'), {
+        timeout: 30_000,
+        interval: 50,
+      });
+      const out = child.stdout();
+      const proxies = [...out.matchAll(/pod-\d {2}proxy (\S+)/g)].map((m) => m[1]!);
+      const admins = [...out.matchAll(/ admin (\S+) /g)].map((m) => m[1]!);
+      const control = /mock MAX\s+\S+\s+control (\S+)/.exec(out)![1]!;
+      expect(out).toContain(`Redis        ${redis!.url} ($REDIS_URL)`);
+      await fetch(`${control}/_mock/fault`, { method: 'PUT', body: '{"mode":"status","status":503}' });
+      const ask = async (proxy: string): Promise<void> => {
+        const r = await fetch(`${proxy}/v1/chat/completions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: '{"model":"llama-3.1-8b","messages":[{"role":"user","content":"Hi"}]}',
+        });
+        expect(r.status).toBe(200);
+        await r.arrayBuffer();
+      };
+      for (let i = 0; i < 3; i++) await ask(proxies[0]!);
+      for (let i = 0; i < 3; i++) await ask(proxies[1]!);
+      await vi.waitFor(async () => {
+        const r = (await (await fetch(`${admins[2]}/circuit-breakers/max-gpu`)).json()) as {
+          circuit_breakers: Record<string, { state: string; trip_reason: string }>;
+        };
+        expect(r.circuit_breakers['max-gpu']!.state).toBe('open');
+        expect(r.circuit_breakers['max-gpu']!.trip_reason).toContain('pod-1 3 (tripped');
+      }, WAIT);
+      child.proc.kill('SIGINT');
+      expect(await child.exited).toBe(0);
+    } finally {
+      child.proc.kill('SIGKILL');
+    }
+  });
+});
