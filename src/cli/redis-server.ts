@@ -48,12 +48,12 @@ function startOn(port: number): Promise<{ child: ChildProcess | null; output: st
       if (!output.includes('Ready to accept connections')) return;
       clearTimeout(timer);
       child.removeAllListeners('exit');
-      child.stdout!.off('data', onData);
-      child.stdout!.resume();
+      child.stdout.off('data', onData);
+      child.stdout.resume();
       resolve({ child, output });
     };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
+    child.stdout.on('data', onData);
+    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
   });
 }
 
