@@ -136,9 +136,8 @@ export const name = kind(
 );
 
 /** A pod's id in a fleet group: a Kubernetes pod name or a hostname (at most 253 characters). */
-export const podId = kind(
-  'expected a pod id of letters, digits, ".", "_" or "-" (at most 253)',
-  (v) => (typeof v === 'string' && /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/.test(v) ? v : undefined),
+export const podId = kind('expected a pod id of letters, digits, ".", "_" or "-" (at most 253)', (v) =>
+  typeof v === 'string' && /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/.test(v) ? v : undefined,
 );
 
 /** `/`-rooted path without query or fragment. */

@@ -72,7 +72,9 @@ describe('policy fleet section', () => {
   });
 
   it('names the missing key when group is absent', () => {
-    expect(messageOf(`${UPSTREAMS}fleet: { redis: "redis://r:6379" }\n`)).toContain('fleet.group: expected a name');
+    expect(messageOf(`${UPSTREAMS}fleet: { redis: "redis://r:6379" }\n`)).toContain(
+      'fleet.group: expected a name',
+    );
   });
 
   it('rejects an unknown fleet key with a suggestion', () => {
@@ -84,7 +86,9 @@ describe('policy fleet section', () => {
   it('rejects a heartbeat shorter than 100ms and a zero quorum', () => {
     const text = `${UPSTREAMS}fleet: { redis: "redis://r:6379", group: g, heartbeat: 10ms, quorum: 0 }\n`;
     const message = messageOf(text);
-    expect(message).toContain('fleet.heartbeat: expected a duration with a unit (250ms, 5s, 1m, 1h) of at least 100ms');
+    expect(message).toContain(
+      'fleet.heartbeat: expected a duration with a unit (250ms, 5s, 1m, 1h) of at least 100ms',
+    );
     expect(message).toContain('fleet.quorum');
   });
 
