@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { StreakBoard, judgeStreak, parseEvent, type FailureReport } from '../../src/fleet/index.ts';
+import {
+  StreakBoard,
+  fleetClientOptions,
+  judgeStreak,
+  parseEvent,
+  type FailureReport,
+} from '../../src/fleet/index.ts';
 
 const RULE = { quorum: 2, failureThreshold: 3 };
 
@@ -125,5 +131,20 @@ describe('parseEvent', () => {
   it('bounds the text it keeps from an event', () => {
     const ev = parseEvent(JSON.stringify({ t: 'recovered', u: 'm', pod: 'p', reason: 'r'.repeat(2_000) }));
     expect(ev?.t === 'recovered' && ev.reason.length).toBe(500);
+  });
+});
+
+describe('fleetClientOptions', () => {
+  it('fails fast while disconnected and bounds every command when built', () => {
+    const o = fleetClientOptions('redis://:pw@redis:6379/0', 50);
+    expect(o).toMatchObject({
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      autoResubscribe: true,
+      commandTimeout: 50,
+      lazyConnect: true,
+    });
+    expect(o.tls).toBeUndefined();
+    expect(fleetClientOptions('rediss://redis:6380', 50).tls).toEqual({});
   });
 });
