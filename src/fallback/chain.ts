@@ -9,6 +9,7 @@ import type { Metrics } from '../metrics/index.ts';
 import type { CacheTier, DegradedTier, UpstreamTier } from '../policy/index.ts';
 import { Endpoint, Framing, errorEvent } from '../protocol/index.ts';
 import { UpstreamCall, openStreams, type CallOutcome, type UpstreamSet } from '../upstream/index.ts';
+import { admitFleet } from './fleet-gate.ts';
 import type { ChainRequest, SkipNote } from './request.ts';
 
 /** What the chain needs from the process: the active upstreams, the cache and the instruments. */
@@ -121,37 +122,47 @@ async function upstreamTier(
   const up = deps.upstreams.byName.get(tier.upstream)!;
   const name = tier.upstream;
   if (up.inflight >= up.policy.maxConcurrent) return { tier: name, reason: 'saturated' };
+  // Fleet budget (docs/fleet.md): at most one bounded Redis round trip, only for budgeted tiers.
+  const lease = up.fleetBudget === null ? null : await admitFleet(up);
+  if (typeof lease === 'string') return { tier: name, reason: lease };
   const permit: Permit | null = up.breaker.tryAcquire();
-  if (permit === null)
+  if (permit === null) {
+    lease?.release();
     return { tier: name, reason: up.breaker.state === 'half_open' ? 'half_open_busy' : up.breaker.state };
+  }
   headers['x-breakwater-tier'] = name;
   up.inflight++;
   const body = continueFrom === null ? rewriteModel(req, tier) : continuationBody(req, tier, continueFrom);
   // A continued stream is two answers spliced: never stored.
   const recordLimitBytes = !cacheable || continueFrom !== null ? 0 : deps.cache.maxEntryBytes;
   let call: UpstreamCall | null = null;
-  const outcome = await new Promise<CallOutcome>((resolve) => {
-    call = new UpstreamCall(
-      up,
-      {
-        method: req.method,
-        path: req.pathWithQuery,
-        rawHeaders: req.rawHeaders,
-        connection: req.connection,
-        body,
-        protocol: req.endpoint.protocol,
-        recordLimitBytes,
-        resumable: resumable(req, tier),
-        continueFrom,
-      },
-      res,
-      headers,
-      deps.clock,
-      resolve,
-    );
-    call.start();
-  });
-  up.inflight--;
+  let outcome: CallOutcome;
+  try {
+    outcome = await new Promise<CallOutcome>((resolve) => {
+      call = new UpstreamCall(
+        up,
+        {
+          method: req.method,
+          path: req.pathWithQuery,
+          rawHeaders: req.rawHeaders,
+          connection: req.connection,
+          body,
+          protocol: req.endpoint.protocol,
+          recordLimitBytes,
+          resumable: resumable(req, tier),
+          continueFrom,
+        },
+        res,
+        headers,
+        deps.clock,
+        resolve,
+      );
+      call.start();
+    });
+  } finally {
+    up.inflight--;
+    lease?.release();
+  }
   const firstByteMs = (call as UpstreamCall | null)?.firstByteMs ?? -1;
   if (firstByteMs >= 0) deps.metrics.firstByte(name, firstByteMs / 1000);
   switch (outcome.kind) {
