@@ -20,7 +20,16 @@ export default tseslint.config(
   },
   {
     files: ['src/**/*.ts'],
-    rules: { 'no-console': 'error' },
+    rules: {
+      'no-console': 'error',
+      // CONTRIBUTING.md#layout-one-folder-one-concept: a file says one thing.
+      'max-lines': ['error', { max: 300, skipBlankLines: false, skipComments: false }],
+    },
+  },
+  {
+    // The request path (docs/design.md#request-path): every step fits on a screen.
+    files: ['src/proxy/**/*.ts', 'src/fallback/**/*.ts', 'src/upstream/**/*.ts', 'src/protocol/**/*.ts'],
+    rules: { 'max-lines-per-function': ['error', { max: 50, skipBlankLines: true, skipComments: true }] },
   },
   {
     files: ['test/**/*.ts', 'bench/**/*.ts'],

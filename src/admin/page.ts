@@ -1,3 +1,5 @@
+import { FLEET_SCRIPT, FLEET_SECTION, FLEET_STYLE } from './fleet-page.ts';
+
 /** How often the admin page refreshes itself, in ms. */
 export const PAGE_REFRESH_MS = 1500;
 
@@ -140,7 +142,8 @@ loop();
 
 /**
  * The admin page (`GET /`): one card per breaker (state colour, counts, trip reason, time to the
- * next attempt, reset / force-open buttons), tier usage per route and the active policy hash.
+ * next attempt, reset / force-open buttons), tier usage per route, the active policy hash and,
+ * in fleet mode, the fleet view (`fleet-page.ts`).
  * One HTML string, no framework; it refreshes itself every {@link PAGE_REFRESH_MS} ms with `fetch`
  * from `/circuit-breakers`, `/tier-usage` and `/config`. Text is set with `textContent` only.
  */
@@ -150,7 +153,7 @@ export const ADMIN_PAGE_HTML = `<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width,initial-scale=1">
 <title>breakwater</title>
-<style>${STYLE}</style>
+<style>${STYLE}${FLEET_STYLE}</style>
 </head>
 <body>
 <header>
@@ -163,7 +166,8 @@ export const ADMIN_PAGE_HTML = `<!doctype html>
 <div class="grid" id="breakers"></div>
 <h2>Tier usage</h2>
 <div id="usage"></div>
-<script>${SCRIPT}</script>
+${FLEET_SECTION}
+<script>${SCRIPT}${FLEET_SCRIPT}</script>
 </body>
 </html>
 `;

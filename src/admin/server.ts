@@ -8,6 +8,7 @@ import type { Metrics } from '../metrics/index.ts';
 import type { ListenAddress, Policy } from '../policy/index.ts';
 import type { ReloadFailure } from '../reload/index.ts';
 import { Access, AdminGuard } from './auth.ts';
+import { fleetControl, sendFleetView, type FleetAdmin } from './fleet-routes.ts';
 import { ADMIN_PAGE_HTML } from './page.ts';
 import { AdminEndpoint, breakerName, resolveRoute, type AdminRoute } from './routes.ts';
 import { tierUsage } from './tier-usage.ts';
@@ -21,6 +22,8 @@ export interface AdminSource {
   breakers(): readonly CircuitBreaker[];
   /** The last rejected reload, or null. */
   lastReloadError(): ReloadFailure | null;
+  /** The fleet agent in fleet mode (`/fleet`), else null. */
+  readonly fleet: FleetAdmin | null;
 }
 
 /** Longest reason accepted by `POST /circuit-breakers/NAME/open`, in characters. */
@@ -166,6 +169,11 @@ async function control(
   req: IncomingMessage,
   res: ServerResponse,
 ): Promise<void> {
+  if (r.endpoint === AdminEndpoint.FLEET_OPEN || r.endpoint === AdminEndpoint.FLEET_RESET) {
+    const action = r.endpoint === AdminEndpoint.FLEET_OPEN ? 'open' : 'reset';
+    const name = breakerName(r.segment!);
+    return fleetControl(source.fleet, ['fleet', 'circuit-breakers', name, action], req, res, logger);
+  }
   const breakers = source.breakers();
   if (r.endpoint === AdminEndpoint.RESET_ALL) {
     req.resume();
@@ -199,6 +207,8 @@ async function read(source: AdminSource, r: AdminRoute, res: ServerResponse): Pr
       return;
     case AdminEndpoint.METRICS:
       return sendMetrics(res, source.metrics);
+    case AdminEndpoint.FLEET:
+      return sendFleetView(source.fleet, res);
     case AdminEndpoint.TIER_USAGE:
       sendJson(res, 200, { tier_usage: await tierUsage(source.policy, source.metrics) });
       return;

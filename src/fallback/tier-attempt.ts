@@ -10,6 +10,7 @@ import {
 } from '../upstream/index.ts';
 import { answerHeaders } from './answer-headers.ts';
 import type { ChainDeps } from './deps.ts';
+import { admitFleet } from './fleet-gate.ts';
 import type { ChainRequest, SkipNote, TierResult } from './request.ts';
 
 /** Where this attempt sits in the walk: the tier's index, the skips so far, a stream to continue. */
@@ -21,9 +22,10 @@ export interface AttemptContext {
 }
 
 /**
- * One upstream tier attempt (docs/design.md#tier-attempt): admission (`maxConcurrent`, then a
- * breaker permit), the call, and the permit's settlement by the call's outcome. Returns what the
- * tier did as data; a status failure is reported by its status, never by its message.
+ * One upstream tier attempt (docs/design.md#tier-attempt): admission (`maxConcurrent`, the fleet
+ * budget where the tier has one, then a breaker permit), the call, and the permit's settlement by
+ * the call's outcome. Returns what the tier did as data; a status failure is reported by its
+ * status, never by its message.
  */
 export async function attemptUpstream(
   deps: ChainDeps,
@@ -35,22 +37,31 @@ export async function attemptUpstream(
   const name = tier.upstream;
   const up = deps.upstreams.byName.get(name)!;
   if (up.inflight >= up.policy.maxConcurrent) return skipped(name, 'saturated');
+  // Fleet budget (docs/fleet.md): at most one bounded Redis round trip, only for budgeted tiers.
+  const lease = up.fleetBudget === null ? null : await admitFleet(up);
+  if (typeof lease === 'string') return skipped(name, lease);
   const permit = up.breaker.tryAcquire();
   if (permit === null) {
+    lease?.release();
     const s = up.breaker.state;
     return skipped(name, s === 'half_open' ? 'half_open_busy' : s);
   }
   up.inflight++;
   const call = callRequest(deps, req, tier, ctx);
   let firstByteMs = -1;
-  const outcome = await new Promise<CallOutcome>((resolve) => {
-    const c = new UpstreamCall(up, call, writer, deps.clock, (o) => {
-      firstByteMs = c.firstByteMs;
-      resolve(o);
+  let outcome: CallOutcome;
+  try {
+    outcome = await new Promise<CallOutcome>((resolve) => {
+      const c = new UpstreamCall(up, call, writer, deps.clock, (o) => {
+        firstByteMs = c.firstByteMs;
+        resolve(o);
+      });
+      c.start();
     });
-    c.start();
-  });
-  up.inflight--;
+  } finally {
+    up.inflight--;
+    lease?.release();
+  }
   if (firstByteMs >= 0) deps.metrics.firstByte(name, firstByteMs / 1000);
   return settle(deps, req, up, permit, outcome);
 }

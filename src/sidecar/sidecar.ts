@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import type { CircuitBreaker, Transition } from '../breaker/index.ts';
 import type { ResponseCache } from '../cache/index.ts';
 import { systemClock, type Clock } from '../clock/index.ts';
+import type { FleetAgent } from '../fleet/index.ts';
 import type { Logger } from '../log/index.ts';
 import { Metrics, STATE_GAUGE } from '../metrics/index.ts';
 import type { ListenAddress, Policy } from '../policy/index.ts';
@@ -29,6 +30,8 @@ export interface SidecarOptions {
   readonly createCache: (policy: Policy) => ResponseCache;
   /** Overrides `listen.proxy` (the `BREAKWATER_LISTEN_PROXY` variable, `inject --via hosts`). */
   readonly proxyListen?: readonly ListenAddress[];
+  /** Called with the upstreams of each generation as it is built, before it serves (fleet mode binds them). */
+  readonly onUpstreams?: (upstreams: UpstreamSet) => void;
 }
 
 /**
@@ -51,6 +54,8 @@ export class Sidecar {
   #reloader: PolicyReloader | null = null;
   #adminAddress: AddressInfo | null = null;
   #healthAddress: AddressInfo | null = null;
+  /** The fleet agent (fleet mode), for the admin API; null when the policy has no `fleet:`. */
+  fleet: FleetAgent | null = null;
 
   private constructor(options: SidecarOptions, gen: Generation, metrics: Metrics, clock: Clock) {
     this.#options = options;
@@ -255,6 +260,7 @@ function buildGeneration(
     { clock, onTransition, ...(options.random ? { random: options.random } : {}) },
     previous?.upstreams ?? null,
   );
+  options.onUpstreams?.(upstreams);
   for (const u of policy.upstreams) {
     metrics.breakerState.set({ name: u.name }, STATE_GAUGE[upstreams.byName.get(u.name)!.breaker.state] ?? 0);
   }
