@@ -248,4 +248,4 @@ describe('loadPolicyFileInWorker', () => {
   });
 });
 
-const KEYS = 'listen, admin, upstreams, cache, routes, readiness, shutdown, limits, resolver';
+const KEYS = 'listen, admin, upstreams, cache, routes, readiness, shutdown, limits, resolver, fleet';
