@@ -171,6 +171,17 @@ async function closedAt(pods: readonly Pod[], t0: number): Promise<number | null
   return states.every((s) => s === 'closed') ? performance.now() - t0 : null;
 }
 
+/** The sum over every pod of one sample of its admin `/metrics` (0 where absent). */
+async function sumMetric(pods: readonly Pod[], sample: string): Promise<number> {
+  let sum = 0;
+  for (const p of pods) {
+    const text = await (await fetch(`${p.admin}/metrics`)).text();
+    const line = text.split('\n').find((l) => l.startsWith(`${sample} `));
+    sum += line === undefined ? 0 : Number(line.slice(sample.length + 1));
+  }
+  return sum;
+}
+
 async function run(mode: 'off' | 'on', redisUrl: string): Promise<Record<string, string>> {
   const max: MockServer = await startMock({ kind: 'max' });
   const ollama = await cpuOllama();
@@ -223,6 +234,8 @@ async function run(mode: 'off' | 'on', redisUrl: string): Promise<Record<string,
       .filter((l) => l.from === 'half_open')
       .reduce((n, l) => n + (l.to === 'closed' ? 2 : 1), 0);
   }
+  const budgetTimeouts =
+    mode === 'on' ? await sumMetric(pods, 'breakwater_fleet_store_errors_total{op="budget"}') : 0;
   for (const c of children.splice(0)) c.kill('SIGKILL');
   await max.close();
   ollama.close();
@@ -244,6 +257,8 @@ async function run(mode: 'off' | 'on', redisUrl: string): Promise<Record<string,
     'pods that probed the recovering MAX / trial calls': `${probers} / ${trials}`,
     'peak calls in flight at the CPU Ollama (4 slots)': String(ollama.peak()),
     'degraded answers, 0–30 s / whole run': `${degraded(outage)} of ${outage.length} / ${degraded(done)} of ${done.length}`,
+    'budget round trips past fleet.commandTimeout (the pod fell back to its local limit)':
+      mode === 'on' ? String(budgetTimeouts) : '-',
     'failed calls (no answer)': String(done.filter((c) => c.status !== 200).length),
     'every pod closed again, after MAX healed':
       allClosed === null ? 'not within the run' : `${((allClosed - OUTAGE_MS) / 1000).toFixed(1)} s`,
