@@ -103,7 +103,7 @@ function components(p: Profile): [string, number][] {
 }
 
 function componentOf(url: string, fn: string): string {
-  if (url === '') return fn.startsWith('(') ? fn : `native ${fn}`;
+  if (url === '') return fn.startsWith('(') ? fn : 'native (writev, regexps, …)';
   if (url.includes('/node_modules/undici/')) return 'undici';
   if (url.includes('/node_modules/prom-client/')) return 'prom-client';
   if (url.includes('/node_modules/')) return 'other packages';
@@ -157,6 +157,9 @@ async function main(): Promise<void> {
     const file = (await readdir(dir)).find((f) => f.endsWith('.cpuprofile'));
     if (file === undefined) throw new Error('no profile written');
     const profile = JSON.parse(await readFile(join(dir, file), 'utf8')) as Profile;
+    // BENCH_PROFILE_OUT=file.cpuprofile keeps the profile (Chrome DevTools → Performance opens it).
+    const keep = process.env.BENCH_PROFILE_OUT;
+    if (keep !== undefined && keep !== '') await writeFile(keep, JSON.stringify(profile));
     process.stdout.write(`${MODE}: ${rps} req/s over ${SECONDS}s (wrk -c50, with warm-up), ${DIST}\n`);
     process.stdout.write('self %  frame\n');
     for (const [frame, pct] of topFrames(profile)) {
