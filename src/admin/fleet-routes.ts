@@ -3,6 +3,7 @@ import { BreakwaterError, ErrorCode } from '../errors/index.ts';
 import type { FleetCommandResult, FleetView } from '../fleet/index.ts';
 import { sendJson } from '../health/index.ts';
 import type { Logger } from '../log/index.ts';
+import { readCommandBody } from './command-body.ts';
 
 /** What the admin API needs of the fleet agent (fleet mode). */
 export interface FleetAdmin {
@@ -15,11 +16,6 @@ export interface FleetAdmin {
   ): Promise<FleetCommandResult>;
 }
 
-/** Longest `by` and `reason` accepted by a fleet command, characters. */
-const MAX_TEXT_CHARS = 200;
-/** Largest fleet command body read, bytes. */
-const MAX_BODY_BYTES = 4096;
-
 function disabled(): BreakwaterError {
   return new BreakwaterError(
     ErrorCode.FLEET_DISABLED,
@@ -31,37 +27,6 @@ function disabled(): BreakwaterError {
 export async function sendFleetView(fleet: FleetAdmin | null, res: ServerResponse): Promise<void> {
   if (fleet === null) throw disabled();
   sendJson(res, 200, await fleet.view());
-}
-
-async function readBody(req: IncomingMessage): Promise<{ by: string | null; reason: string | null }> {
-  let size = 0;
-  const chunks: Buffer[] = [];
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES)
-      throw new BreakwaterError(ErrorCode.BODY_TOO_LARGE, `body larger than ${MAX_BODY_BYTES} bytes`);
-    chunks.push(chunk);
-  }
-  const text = Buffer.concat(chunks).toString('utf8').trim();
-  if (text === '') return { by: null, reason: null };
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw new BreakwaterError(ErrorCode.REQUEST_INVALID, 'body must be JSON: {"by": "...", "reason": "..."}');
-  }
-  const o = (typeof parsed === 'object' && parsed !== null ? parsed : {}) as Record<string, unknown>;
-  return { by: textField(o, 'by'), reason: textField(o, 'reason') };
-}
-
-function textField(o: Record<string, unknown>, key: string): string | null {
-  const v = o[key];
-  if (v === undefined || v === null || v === '') return null;
-  if (typeof v !== 'string' || v.length > MAX_TEXT_CHARS) {
-    const message = `${key}: expected a string of at most ${MAX_TEXT_CHARS} characters`;
-    throw new BreakwaterError(ErrorCode.REQUEST_INVALID, message);
-  }
-  return v;
 }
 
 /**
@@ -91,7 +56,7 @@ export async function fleetControl(
     req.resume();
     throw new BreakwaterError(ErrorCode.REQUEST_INVALID, `bad breaker name in path: ${parts[2]}`);
   }
-  const body = await readBody(req);
+  const body = await readCommandBody(req, ['by', 'reason']);
   const by = body.by ?? 'an admin API caller';
   const done = await fleet.command(action, name, by, body.reason);
   logger.warn({ breaker: name, action, by }, `breaker ${name} ${action} for the fleet via admin API`);
