@@ -3,7 +3,12 @@
  * `--cpu-prof`, drives it with wrk (JSON or 20-event SSE), stops it with SIGTERM so the profile is
  * written, and prints the top frames by self time. See docs/benchmarks.md.
  *
- *   npm run build && node bench/profile.ts [json|sse] [SECONDS] [DIST_DIR]
+ *   npm run build && node bench/profile.ts [json|sse] [SECONDS] [DIST_DIR|bare]
+ *
+ * `bare` profiles `bench/bare-proxy.ts` under the same load instead, for the same breakdown of
+ * what a proxy on undici costs with nothing else. After the top frames it prints self time by
+ * component: breakwater's own code, undici, prom-client, other packages, Node's internals, the
+ * garbage collector, idle.
  *
  * Everything runs on 127.0.0.1 and stops by itself; needs `wrk` (Debian: `apt-get install wrk`).
  */
@@ -16,6 +21,7 @@ const ROOT = join(import.meta.dirname, '..');
 const MODE = process.argv[2] === 'sse' ? 'sse' : 'json';
 const SECONDS = Number(process.argv[3] ?? 8);
 const DIST = process.argv[4] ?? join(ROOT, 'dist');
+const BARE = DIST === 'bare';
 const TOP = 25;
 
 interface ProfileNode {
@@ -84,6 +90,27 @@ function topFrames(p: Profile): [string, number][] {
     .map(([k, n]) => [k, (100 * n) / total]);
 }
 
+/** Self time by component, as a share of all samples. */
+function components(p: Profile): [string, number][] {
+  const byId = new Map(p.nodes.map((n) => [n.id, n]));
+  const counts = new Map<string, number>();
+  for (const id of p.samples) {
+    const f = byId.get(id)!.callFrame;
+    const c = componentOf(f.url, f.functionName);
+    counts.set(c, (counts.get(c) ?? 0) + 1);
+  }
+  return [...counts.entries()].sort((a, b) => b[1] - a[1]).map(([k, n]) => [k, (100 * n) / p.samples.length]);
+}
+
+function componentOf(url: string, fn: string): string {
+  if (url === '') return fn.startsWith('(') ? fn : 'native (writev, regexps, …)';
+  if (url.includes('/node_modules/undici/')) return 'undici';
+  if (url.includes('/node_modules/prom-client/')) return 'prom-client';
+  if (url.includes('/node_modules/')) return 'other packages';
+  if (url.startsWith('node:')) return 'node internals';
+  return BARE ? 'bare proxy' : 'breakwater';
+}
+
 async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'bw-prof-'));
   try {
@@ -97,15 +124,17 @@ async function main(): Promise<void> {
       policy,
       `listen: { proxy: 127.0.0.1:0, admin: 127.0.0.1:0, health: 127.0.0.1:0 }\nupstreams:\n  max-gpu: { url: "http://127.0.0.1:${upPort}", maxConcurrent: 1000 }\ncache: { backend: memory }\nshutdown: { drainDelay: 0s, quietPeriod: 0s }\n`,
     );
-    const bw = spawn(
-      process.execPath,
-      ['--cpu-prof', '--cpu-prof-dir', dir, join(DIST, 'main.js'), 'run', '--config', policy],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
+    const args = BARE
+      ? [join(ROOT, 'bench', 'bare-proxy.ts'), `http://127.0.0.1:${upPort}`]
+      : [join(DIST, 'main.js'), 'run', '--config', policy];
+    const bw = spawn(process.execPath, ['--cpu-prof', '--cpu-prof-dir', dir, ...args], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     children.push(bw);
-    const port = await firstJsonLine(bw, (r) =>
-      r.msg === 'breakwater listening' ? Number((r.proxy as string[])[0]!.split(':').pop()) : null,
-    );
+    const port = await firstJsonLine(bw, (r) => {
+      if (BARE) return typeof r.port === 'number' ? r.port : null;
+      return r.msg === 'breakwater listening' ? Number((r.proxy as string[])[0]!.split(':').pop()) : null;
+    });
     const body = JSON.stringify({
       model: 'bench',
       messages: [{ role: 'user', content: 'hello' }],
@@ -128,11 +157,16 @@ async function main(): Promise<void> {
     const file = (await readdir(dir)).find((f) => f.endsWith('.cpuprofile'));
     if (file === undefined) throw new Error('no profile written');
     const profile = JSON.parse(await readFile(join(dir, file), 'utf8')) as Profile;
+    // BENCH_PROFILE_OUT=file.cpuprofile keeps the profile (Chrome DevTools → Performance opens it).
+    const keep = process.env.BENCH_PROFILE_OUT;
+    if (keep !== undefined && keep !== '') await writeFile(keep, JSON.stringify(profile));
     process.stdout.write(`${MODE}: ${rps} req/s over ${SECONDS}s (wrk -c50, with warm-up), ${DIST}\n`);
     process.stdout.write('self %  frame\n');
     for (const [frame, pct] of topFrames(profile)) {
       process.stdout.write(`${pct.toFixed(1).padStart(6)}  ${frame}\n`);
     }
+    process.stdout.write('\nself %  component\n');
+    for (const [c, pct] of components(profile)) process.stdout.write(`${pct.toFixed(1).padStart(6)}  ${c}\n`);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

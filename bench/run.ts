@@ -2,7 +2,11 @@
  * breakwater benchmark: the same load against a direct connection to the upstream, nginx (when
  * installed) and breakwater, in one run, with ratios. See docs/benchmarks.md.
  *
- *   npm run build && node bench/run.ts [--quick]
+ *   npm run build && node bench/run.ts [--quick] [--rounds N]
+ *
+ * `--rounds N` measures every target N times, rotating the order of targets each round, and
+ * prints the median of each figure: on a small machine the target measured first pays for the
+ * others' warm-up and the OS's scheduling, which a single pass cannot separate from the code.
  *
  * Beside breakwater it runs `bw-no-cache` (the same with no cache tier in the chain: the difference
  * in CPU per request is what the cache tier costs) and, when BENCH_COMPARE_DIST names another
@@ -24,6 +28,7 @@ const QUICK = process.argv.includes('--quick');
 const LAT_N = QUICK ? 500 : 3000;
 const TP_SECONDS = QUICK ? 3 : 8;
 const CONC = 50;
+const ROUNDS = Math.max(1, Number(process.argv[process.argv.indexOf('--rounds') + 1]) || 1);
 
 const CHAT = JSON.stringify({ model: 'bench', messages: [{ role: 'user', content: 'hello' }] });
 const CHAT_STREAM = JSON.stringify({
@@ -180,6 +185,44 @@ async function startBreakwater(dist: string, policy: string): Promise<[ChildProc
   return [child, port];
 }
 
+/** One target's figures: latency, first byte, throughput and the proxy's CPU per request. */
+async function measure(
+  url: string,
+  pid: number,
+  useWrk: boolean,
+  dir: string,
+): Promise<Record<string, number>> {
+  const lat = await latency(url, CHAT, false);
+  const fb = await latency(url, CHAT_STREAM, true);
+  const cpu0 = pid === 0 ? 0 : await cpuMs(pid);
+  const tpJson = useWrk ? await throughputWrk(url, CHAT, dir) : await throughputNode(url, CHAT);
+  const cpu1 = pid === 0 ? 0 : await cpuMs(pid);
+  const tpSse = useWrk ? await throughputWrk(url, CHAT_STREAM, dir) : await throughputNode(url, CHAT_STREAM);
+  const cpu2 = pid === 0 ? 0 : await cpuMs(pid);
+  return {
+    p50: lat.p50,
+    p99: lat.p99,
+    fb50: fb.p50,
+    fb99: fb.p99,
+    tpJson,
+    tpSse,
+    // Proxy CPU per request: steadier than req/s on a 2-core machine shared with the load
+    // generator and the upstream.
+    cpuJson: ((cpu1 - cpu0) * 1000) / (tpJson * TP_SECONDS),
+    cpuSse: ((cpu2 - cpu1) * 1000) / (tpSse * TP_SECONDS),
+  };
+}
+
+/** The median of each figure over the rounds. */
+function medians(runs: Record<string, number>[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const key of Object.keys(runs[0]!)) {
+    const v = runs.map((r) => r[key]!).sort((a, b) => a - b);
+    out[key] = v.length % 2 === 1 ? v[(v.length - 1) / 2]! : (v[v.length / 2 - 1]! + v[v.length / 2]!) / 2;
+  }
+  return out;
+}
+
 async function main(): Promise<void> {
   if (!existsSync(join(ROOT, 'dist', 'main.js'))) throw new Error('run `npm run build` first');
   const dir = await mkdtemp(join(tmpdir(), 'bw-bench-'));
@@ -258,32 +301,18 @@ async function main(): Promise<void> {
 
     const useWrk = which('wrk');
     process.stdout.write(
-      `load: latency ${LAT_N} sequential calls; throughput ${CONC} connections × ${TP_SECONDS}s via ${useWrk ? 'wrk' : 'a Node loop'}\n\n`,
+      `load: latency ${LAT_N} sequential calls; throughput ${CONC} connections × ${TP_SECONDS}s via ${useWrk ? 'wrk' : 'a Node loop'}; ${ROUNDS} round(s), medians\n\n`,
     );
-    const rows: Record<string, Record<string, number>> = {};
-    for (const [name, url, pid] of targets) {
-      const lat = await latency(url, CHAT, false);
-      const fb = await latency(url, CHAT_STREAM, true);
-      const cpu0 = pid === 0 ? 0 : await cpuMs(pid);
-      const tpJson = useWrk ? await throughputWrk(url, CHAT, dir) : await throughputNode(url, CHAT);
-      const cpu1 = pid === 0 ? 0 : await cpuMs(pid);
-      const tpSse = useWrk
-        ? await throughputWrk(url, CHAT_STREAM, dir)
-        : await throughputNode(url, CHAT_STREAM);
-      const cpu2 = pid === 0 ? 0 : await cpuMs(pid);
-      rows[name] = {
-        p50: lat.p50,
-        p99: lat.p99,
-        fb50: fb.p50,
-        fb99: fb.p99,
-        tpJson,
-        tpSse,
-        // Proxy CPU per request: steadier than req/s on a 2-core machine shared with the load
-        // generator and the upstream.
-        cpuJson: ((cpu1 - cpu0) * 1000) / (tpJson * TP_SECONDS),
-        cpuSse: ((cpu2 - cpu1) * 1000) / (tpSse * TP_SECONDS),
-      };
+    const samples: Record<string, Record<string, number>[]> = {};
+    for (let round = 0; round < ROUNDS; round++) {
+      const k = round % targets.length;
+      const order = [...targets.slice(k), ...targets.slice(0, k)];
+      if (ROUNDS > 1)
+        process.stdout.write(`round ${round + 1}/${ROUNDS}: ${order.map((t) => t[0]).join(', ')}\n`);
+      for (const [name, url, pid] of order) (samples[name] ??= []).push(await measure(url, pid, useWrk, dir));
     }
+    const rows: Record<string, Record<string, number>> = {};
+    for (const [name] of targets) rows[name] = medians(samples[name]!);
     const d = rows.direct!;
     const fmt = (n: number, w = 9): string => n.toFixed(0).padStart(w);
     process.stdout.write(

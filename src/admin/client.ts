@@ -1,5 +1,6 @@
 import type { BreakerSnapshot } from '../breaker/index.ts';
 import { BreakwaterError, ErrorCode } from '../errors/index.ts';
+import type { FleetCommandResult, FleetView } from '../fleet/index.ts';
 
 /** Default admin API of the local sidecar (README.md#commands). */
 export const DEFAULT_ADMIN_URL = 'http://127.0.0.1:15000';
@@ -58,6 +59,23 @@ export class AdminClient {
       `/circuit-breakers/${encodeURIComponent(name)}/open`,
       reason === undefined ? null : { reason },
     );
+  }
+
+  /** `GET /fleet`: the group as this pod sees it (fleet mode; `BW_ERR_FLEET_DISABLED` otherwise). */
+  async fleet(): Promise<FleetView> {
+    return (await this.#call('GET', '/fleet')) as FleetView;
+  }
+
+  /** A fleet-wide `open` or `reset` of one breaker, on every pod of the group; `by` names who asks. */
+  async fleetCommand(
+    action: 'open' | 'reset',
+    name: string,
+    by: string,
+    reason?: string,
+  ): Promise<FleetCommandResult> {
+    const path = `/fleet/circuit-breakers/${encodeURIComponent(name)}/${action}`;
+    const body = await this.#call('POST', path, { by, ...(reason === undefined ? {} : { reason }) });
+    return (body as { fleet: FleetCommandResult }).fleet;
   }
 
   async #control(path: string, body: unknown): Promise<BreakerTable> {

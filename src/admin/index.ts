@@ -9,3 +9,4 @@ export type { AdminRoute, RouteRefusal } from './routes.ts';
 export { NO_TIER, tierLabel, tierUsage } from './tier-usage.ts';
 export { ADMIN_TIMEOUT_MS, AdminClient, DEFAULT_ADMIN_URL } from './client.ts';
 export type { AdminClientOptions, BreakerTable } from './client.ts';
+export type { FleetAdmin } from './fleet-routes.ts';

@@ -1,3 +1,4 @@
+import { FLEET_SCRIPT, FLEET_SECTION, FLEET_STYLE } from './fleet-page.ts';
 import { HISTORY_HTML, HISTORY_SCRIPT, HISTORY_STYLE } from './page-history.ts';
 
 /** How often the admin page refreshes itself, in ms. */
@@ -142,9 +143,11 @@ loop();
 
 /**
  * The admin page (`GET /`): one card per breaker (state colour, counts, trip reason, time to the
- * next attempt, reset / force-open buttons), tier usage per route and the active policy hash.
- * One HTML string, no framework; it refreshes itself every {@link PAGE_REFRESH_MS} ms with `fetch`
- * from `/circuit-breakers`, `/tier-usage` and `/config`. Text is set with `textContent` only.
+ * next attempt, reset / force-open buttons), tier usage per route, the active policy hash, the
+ * last 15 minutes as inline SVG (`page-history.ts`) and, in fleet mode, the fleet view
+ * (`fleet-page.ts`). One HTML string, no framework; it refreshes itself every
+ * {@link PAGE_REFRESH_MS} ms with `fetch` from `/circuit-breakers`, `/tier-usage`, `/config`,
+ * `/history` and `/fleet`. Text is set with `textContent` only.
  */
 export const ADMIN_PAGE_HTML = `<!doctype html>
 <html lang="en">
@@ -152,7 +155,7 @@ export const ADMIN_PAGE_HTML = `<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width,initial-scale=1">
 <title>breakwater</title>
-<style>${STYLE}${HISTORY_STYLE}</style>
+<style>${STYLE}${HISTORY_STYLE}${FLEET_STYLE}</style>
 </head>
 <body>
 <header>
@@ -166,7 +169,8 @@ export const ADMIN_PAGE_HTML = `<!doctype html>
 <h2>Tier usage</h2>
 <div id="usage"></div>
 ${HISTORY_HTML}
-<script>${SCRIPT}${HISTORY_SCRIPT}</script>
+${FLEET_SECTION}
+<script>${SCRIPT}${HISTORY_SCRIPT}${FLEET_SCRIPT}</script>
 </body>
 </html>
 `;

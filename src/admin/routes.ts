@@ -13,6 +13,9 @@ export const AdminEndpoint = {
   RESET_ALL: 'reset-all',
   RESET: 'reset',
   OPEN: 'open',
+  FLEET: 'fleet',
+  FLEET_RESET: 'fleet-reset',
+  FLEET_OPEN: 'fleet-open',
 } as const;
 export type AdminEndpoint = (typeof AdminEndpoint)[keyof typeof AdminEndpoint];
 
@@ -40,6 +43,7 @@ const READS: ReadonlyMap<string, AdminEndpoint> = new Map([
   ['tier-usage', AdminEndpoint.TIER_USAGE],
   ['history', AdminEndpoint.HISTORY],
   ['config', AdminEndpoint.CONFIG],
+  ['fleet', AdminEndpoint.FLEET],
 ]);
 
 /** A request no endpoint takes: the error to answer and, for a `405`, the methods the path takes. */
@@ -81,6 +85,25 @@ function breakerRoute(method: string, path: string, segs: readonly string[]): Ad
   return notFound(method, path);
 }
 
+/** `POST /fleet/circuit-breakers/NAME/open|reset`: a command for every pod of the group (fleet.md). */
+function fleetRoute(method: string, path: string, segs: readonly string[]): AdminRoute | RouteRefusal {
+  const [, kind, name, action] = segs;
+  if (
+    segs.length !== 4 ||
+    kind !== 'circuit-breakers' ||
+    name === '' ||
+    (action !== 'reset' && action !== 'open')
+  ) {
+    return notFound(method, path);
+  }
+  if (method !== 'POST') return notAllowed(method, path, 'POST');
+  return route(
+    action === 'reset' ? AdminEndpoint.FLEET_RESET : AdminEndpoint.FLEET_OPEN,
+    Access.CONTROL,
+    name,
+  );
+}
+
 /**
  * The endpoint of a request: `path` is the origin-form target without its query. Only GET and
  * HEAD read, only POST changes state; a known path with another method is `405` with the methods
@@ -91,6 +114,7 @@ export function resolveRoute(method: string, path: string): AdminRoute | RouteRe
   const trimmed = path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
   const segs = trimmed.slice(1).split('/');
   if (segs[0] === 'circuit-breakers') return breakerRoute(method, path, segs);
+  if (segs[0] === 'fleet' && segs.length > 1) return fleetRoute(method, path, segs);
   const read = segs.length === 1 ? READS.get(segs[0]!) : undefined;
   if (read === undefined) return notFound(method, path);
   if (!isRead(method)) return notAllowed(method, path, READ_ONLY);

@@ -8,6 +8,8 @@ import type { Metrics } from '../metrics/index.ts';
 import type { ListenAddress, Policy } from '../policy/index.ts';
 import type { ReloadFailure } from '../reload/index.ts';
 import { Access, AdminGuard } from './auth.ts';
+import { readCommandBody } from './command-body.ts';
+import { fleetControl, sendFleetView, type FleetAdmin } from './fleet-routes.ts';
 import { ADMIN_PAGE_HTML } from './page.ts';
 import { AdminEndpoint, breakerName, resolveRoute, type AdminRoute } from './routes.ts';
 import { tierUsage } from './tier-usage.ts';
@@ -24,12 +26,9 @@ export interface AdminSource {
   lastReloadError(): ReloadFailure | null;
   /** The in-process history (`GET /history`); absent, the endpoint answers an empty one. */
   readonly history?: HistorySource;
+  /** The fleet agent in fleet mode (`/fleet`), else null. */
+  readonly fleet: FleetAdmin | null;
 }
-
-/** Longest reason accepted by `POST /circuit-breakers/NAME/open`, in characters. */
-const MAX_REASON_CHARS = 200;
-/** Largest control-call body read, in bytes. */
-const MAX_BODY_BYTES = 4096;
 
 const PAGE_HEADERS = {
   'content-type': 'text/html; charset=utf-8',
@@ -50,34 +49,6 @@ function snapshots(list: readonly CircuitBreaker[]): { circuit_breakers: Record<
 
 function notFound(name: string): BreakwaterError {
   return new BreakwaterError(ErrorCode.BREAKER_NOT_FOUND, `no circuit breaker named ${JSON.stringify(name)}`);
-}
-
-async function readReason(req: IncomingMessage): Promise<string | undefined> {
-  let size = 0;
-  const chunks: Buffer[] = [];
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES)
-      throw new BreakwaterError(ErrorCode.BODY_TOO_LARGE, `body larger than ${MAX_BODY_BYTES} bytes`);
-    chunks.push(chunk);
-  }
-  const text = Buffer.concat(chunks).toString('utf8').trim();
-  if (text === '') return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw new BreakwaterError(ErrorCode.REQUEST_INVALID, 'body must be JSON: {"reason": "..."}');
-  }
-  const reason = (parsed as { reason?: unknown } | null)?.reason;
-  if (reason === undefined) return undefined;
-  if (typeof reason !== 'string' || reason.length > MAX_REASON_CHARS) {
-    throw new BreakwaterError(
-      ErrorCode.REQUEST_INVALID,
-      `reason: expected a string of at most ${MAX_REASON_CHARS} characters`,
-    );
-  }
-  return reason;
 }
 
 /**
@@ -169,6 +140,11 @@ async function control(
   req: IncomingMessage,
   res: ServerResponse,
 ): Promise<void> {
+  if (r.endpoint === AdminEndpoint.FLEET_OPEN || r.endpoint === AdminEndpoint.FLEET_RESET) {
+    const action = r.endpoint === AdminEndpoint.FLEET_OPEN ? 'open' : 'reset';
+    const name = breakerName(r.segment!);
+    return fleetControl(source.fleet, ['fleet', 'circuit-breakers', name, action], req, res, logger);
+  }
   const breakers = source.breakers();
   if (r.endpoint === AdminEndpoint.RESET_ALL) {
     req.resume();
@@ -184,7 +160,7 @@ async function control(
     req.resume();
     breaker.reset();
   } else {
-    breaker.forceOpen(await readReason(req));
+    breaker.forceOpen((await readCommandBody(req, ['reason'])).reason ?? undefined);
   }
   const action = r.endpoint === AdminEndpoint.RESET ? 'reset' : 'open';
   logger.warn(
@@ -202,6 +178,8 @@ async function read(source: AdminSource, r: AdminRoute, res: ServerResponse): Pr
       return;
     case AdminEndpoint.METRICS:
       return sendMetrics(res, source.metrics);
+    case AdminEndpoint.FLEET:
+      return sendFleetView(source.fleet, res);
     case AdminEndpoint.TIER_USAGE:
       sendJson(res, 200, { tier_usage: await tierUsage(source.policy, source.metrics) });
       return;

@@ -1,8 +1,9 @@
 import type { Clock } from '../clock/index.ts';
-import type { BreakerPolicy, FailureRatePolicy } from '../policy/types.ts';
+import type { BreakerPolicy } from '../policy/types.ts';
 import { IssuedPermit, settleOnce } from './permit.ts';
-import { describeFailure, isoOrNull, rateTripReason } from './reason.ts';
-import { RollingWindow } from './rolling-window.ts';
+import { closedTripReason, describeFailure, isoOrNull, recoveryDelayMs } from './reason.ts';
+import { windowFor, type RollingWindow } from './rolling-window.ts';
+import { Totals } from './totals.ts';
 import {
   BreakerState,
   FailureKind,
@@ -13,9 +14,7 @@ import {
   type Transition,
 } from './types.ts';
 
-function sameWindow(a: FailureRatePolicy | null, b: FailureRatePolicy | null): boolean {
-  return a === b || (a !== null && b !== null && a.windowMs === b.windowMs);
-}
+const ALWAYS = (): boolean => true;
 
 /**
  * A circuit breaker guarding one upstream (docs/design.md#the-circuit-breaker). Pure bookkeeping: no timers, no I/O; time
@@ -28,8 +27,7 @@ function sameWindow(a: FailureRatePolicy | null, b: FailureRatePolicy | null): b
  * no slot of a new half-open period.
  *
  * @example
- * // upstream: an UpstreamPolicy of the compiled Policy
- * const breaker = new CircuitBreaker(upstream.name, upstream.breaker, { clock: systemClock });
+ * const breaker = new CircuitBreaker(up.name, up.breaker, { clock: systemClock });
  * const permit = breaker.tryAcquire();
  * if (permit !== null) breaker.failure(permit, { kind: 'status', message: 'HTTP 503' });
  */
@@ -57,17 +55,11 @@ export class CircuitBreaker {
   #lastFailure: Failure | null = null;
   #window: RollingWindow | null;
 
-  #totalRequests = 0;
-  #totalSuccesses = 0;
-  #totalFailures = 0;
-  #totalTimeouts = 0;
-  #totalRejections = 0;
+  readonly #totals = new Totals();
+  /** Fleet mode: may an open breaker whose wait is over half-open? null: always. */
+  #probeGate: () => boolean = ALWAYS;
 
-  /**
-   * @param name breaker name, used in transitions.
-   * @param policy thresholds and timeouts (the compiled, validated `BreakerPolicy`); not mutated.
-   * @param options clock, optional jitter source (default `Math.random`), optional transition listener.
-   */
+  /** `policy` is the compiled `BreakerPolicy` (not mutated); `options` the clock, jitter, listener. */
   constructor(name: string, policy: BreakerPolicy, options: BreakerOptions) {
     this.name = name;
     this.#policy = policy;
@@ -77,7 +69,7 @@ export class CircuitBreaker {
     this.#createdAtMs = this.#clock.now();
     this.#stateSinceMs = this.#createdAtMs;
     this.#recoveryMs = policy.recoveryTimeoutMs;
-    this.#window = policy.failureRate ? new RollingWindow(policy.failureRate.windowMs) : null;
+    this.#window = windowFor(policy.failureRate, null);
   }
 
   /** The policy in force. */
@@ -90,11 +82,8 @@ export class CircuitBreaker {
    * thresholds apply from the next outcome on. The failure-rate window is kept unless its length changed.
    */
   setPolicy(policy: BreakerPolicy): void {
-    const before = this.#policy.failureRate;
     this.#policy = policy;
-    if (!sameWindow(before, policy.failureRate)) {
-      this.#window = policy.failureRate ? new RollingWindow(policy.failureRate.windowMs) : null;
-    }
+    this.#window = windowFor(policy.failureRate, this.#window);
     if (this.#state === BreakerState.CLOSED) this.#recoveryMs = policy.recoveryTimeoutMs;
   }
 
@@ -111,7 +100,7 @@ export class CircuitBreaker {
       case BreakerState.HALF_OPEN:
         return this.#halfOpenInFlight < this.#policy.halfOpenMaxRequests;
       case BreakerState.OPEN:
-        return this.#clock.now() >= this.#nextAttemptAtMs!;
+        return this.#clock.now() >= this.#nextAttemptAtMs! && this.#probeGate();
       default:
         return false;
     }
@@ -119,31 +108,31 @@ export class CircuitBreaker {
 
   /**
    * Ask to make a call. Returns a permit (counted in `total_requests`) or null when rejected
-   * (counted in `total_rejections`). An open breaker whose wait is over half-opens here and the
-   * caller gets the first trial permit.
+   * (counted in `total_rejections`). An open breaker whose wait is over half-opens here (unless the
+   * probe gate says no) and the caller gets the first trial permit.
    */
   tryAcquire(): Permit | null {
     const state = this.#state;
     if (state === BreakerState.CLOSED) {
-      this.#totalRequests++;
+      this.#totals.requests++;
       return new IssuedPermit(false, this.#generation);
     }
-    if (state === BreakerState.OPEN && this.#clock.now() >= this.#nextAttemptAtMs!) {
+    if (state === BreakerState.OPEN && this.#clock.now() >= this.#nextAttemptAtMs! && this.#probeGate()) {
       this.#transition(BreakerState.HALF_OPEN, 'recovery timeout elapsed');
     }
     if (this.#state === BreakerState.HALF_OPEN && this.#halfOpenInFlight < this.#policy.halfOpenMaxRequests) {
       this.#halfOpenInFlight++;
-      this.#totalRequests++;
+      this.#totals.requests++;
       return new IssuedPermit(true, this.#generation);
     }
-    this.#totalRejections++;
+    this.#totals.rejections++;
     return null;
   }
 
   /** The call succeeded (for a stream: it ended well). */
   success(permit: Permit): void {
     if (!settleOnce(permit)) return;
-    this.#totalSuccesses++;
+    this.#totals.successes++;
     if (permit.generation !== this.#generation) return;
     this.#consecutiveFailures = 0;
     this.#consecutiveSuccesses++;
@@ -161,16 +150,18 @@ export class CircuitBreaker {
   /** The call failed. Kinds `timeout` and `idle_timeout` also count in `total_timeouts`. */
   failure(permit: Permit, failure: Failure): void {
     if (!settleOnce(permit)) return;
-    this.#totalFailures++;
+    this.#totals.failures++;
     if (failure.kind === FailureKind.TIMEOUT || failure.kind === FailureKind.IDLE_TIMEOUT) {
-      this.#totalTimeouts++;
+      this.#totals.timeouts++;
     }
     this.#lastFailure = failure;
     if (permit.generation !== this.#generation) return;
     this.#consecutiveSuccesses = 0;
     this.#consecutiveFailures++;
     if (this.#state === BreakerState.CLOSED) {
-      this.#judgeClosedFailure(failure);
+      this.#window?.record(this.#clock.now(), true);
+      const reason = closedTripReason(this.#policy, this.#consecutiveFailures, this.#window, failure);
+      if (reason !== null) this.#open(reason);
     } else if (this.#state === BreakerState.HALF_OPEN) {
       this.#reopens++;
       this.#open(`trial failed: ${describeFailure(failure)}`);
@@ -194,18 +185,51 @@ export class CircuitBreaker {
     this.#transition(BreakerState.FORCED_OPEN, this.#tripReason);
   }
 
-  /** Back to closed; clears consecutive counts, the failure-rate window and the backoff, not totals. */
-  reset(): void {
-    this.#close('reset');
+  /** Back to closed (transition reason `reason`); clears streaks, the rate window and the backoff, not totals. */
+  reset(reason = 'reset'): void {
+    this.#close(reason);
   }
 
   /**
    * An active health check passed: an open breaker half-opens now, without waiting out its
-   * recovery timeout. Returns true when it did; false in any other state (forced_open included).
+   * recovery timeout. Returns true when it did; false in any other state (forced_open included) or
+   * when the probe gate says no.
    */
   tryHalfOpen(): boolean {
-    if (this.#state !== BreakerState.OPEN) return false;
+    if (this.#state !== BreakerState.OPEN || !this.#probeGate()) return false;
     this.#transition(BreakerState.HALF_OPEN, 'health check passed');
+    return true;
+  }
+
+  /** Consecutive failures now (the fleet agent samples this; no snapshot needed). */
+  get consecutiveFailures(): number {
+    return this.#consecutiveFailures;
+  }
+
+  /** Successes since creation (the fleet agent samples this). */
+  get totalSuccesses(): number {
+    return this.#totals.successes;
+  }
+
+  /**
+   * Fleet mode (docs/fleet.md): `gate` is asked whenever an open breaker whose wait is over would
+   * half-open (a call, a passing health check); false keeps it open — another pod holds the probe lease.
+   */
+  setProbeGate(gate: (() => boolean) | null): void {
+    this.#probeGate = gate ?? ALWAYS;
+  }
+
+  /** Fleet mode: the group judged the upstream failing; a closed or half-open breaker opens. True when it did. */
+  fleetOpen(reason: string): boolean {
+    if (this.#state !== BreakerState.CLOSED && this.#state !== BreakerState.HALF_OPEN) return false;
+    this.#open(reason);
+    return true;
+  }
+
+  /** Fleet mode: the group's prober closed; an open or half-open (not forced) breaker closes. True when it did. */
+  fleetClose(reason: string): boolean {
+    if (this.#state !== BreakerState.OPEN && this.#state !== BreakerState.HALF_OPEN) return false;
+    this.#close(reason);
     return true;
   }
 
@@ -226,11 +250,7 @@ export class CircuitBreaker {
     const last = this.#lastFailure;
     return {
       state: this.#state,
-      total_requests: this.#totalRequests,
-      total_successes: this.#totalSuccesses,
-      total_failures: this.#totalFailures,
-      total_timeouts: this.#totalTimeouts,
-      total_rejections: this.#totalRejections,
+      ...this.#totals.view(),
       consecutive_failures: this.#consecutiveFailures,
       opened_at: isoOrNull(this.#openedAtMs),
       next_attempt_at: isoOrNull(this.nextAttemptAtMs()),
@@ -244,28 +264,9 @@ export class CircuitBreaker {
     };
   }
 
-  #judgeClosedFailure(failure: Failure): void {
-    const threshold = this.#policy.failureThreshold;
-    const window = this.#window;
-    if (window) window.record(this.#clock.now(), true);
-    if (this.#consecutiveFailures >= threshold) {
-      this.#open(`${this.#consecutiveFailures} consecutive failures (last: ${describeFailure(failure)})`);
-      return;
-    }
-    const rate = this.#policy.failureRate;
-    if (!window || !rate || window.calls < rate.minimumRequests) return;
-    const observed = window.failures / window.calls;
-    if (observed >= rate.threshold) this.#open(rateTripReason(observed, rate, window.calls));
-  }
-
   #open(reason: string): void {
-    const p = this.#policy;
-    const backedOffMs = Math.min(
-      p.recoveryTimeoutMs * p.backoffMultiplier ** this.#reopens,
-      p.maxRecoveryTimeoutMs,
-    );
     const now = this.#clock.now();
-    this.#recoveryMs = Math.round(backedOffMs * (1 + this.#random() * p.jitter));
+    this.#recoveryMs = recoveryDelayMs(this.#policy, this.#reopens, this.#random());
     this.#openedAtMs = now;
     this.#nextAttemptAtMs = now + this.#recoveryMs;
     this.#tripReason = reason;

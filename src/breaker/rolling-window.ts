@@ -1,3 +1,5 @@
+import type { FailureRatePolicy } from '../policy/types.ts';
+
 /** Buckets per window: a call rolls off at most `windowMs / BUCKETS` late. */
 const BUCKETS = 10;
 
@@ -71,4 +73,16 @@ export class RollingWindow {
     this.#calls[slot] = 0;
     this.#failures[slot] = 0;
   }
+}
+
+/**
+ * The window a failure-rate policy needs: `current` when its length is unchanged (a reload keeps
+ * what it counted), a new one when it changed, null without a failure-rate trip.
+ */
+export function windowFor(
+  rate: FailureRatePolicy | null,
+  current: RollingWindow | null,
+): RollingWindow | null {
+  if (rate === null) return null;
+  return current !== null && current.windowMs === rate.windowMs ? current : new RollingWindow(rate.windowMs);
 }

@@ -4,6 +4,7 @@ import { createLogger } from '../log/index.ts';
 import { startMock, type MockServer } from '../mock/index.ts';
 import { parsePolicy } from '../policy/index.ts';
 import { startSidecar } from '../sidecar/index.ts';
+import { runFleetDemo } from './demo-fleet.ts';
 import { installSignals } from './run.ts';
 import { ExitCode, type CliIo } from './program.ts';
 
@@ -101,7 +102,10 @@ export function registerDemo(program: Command, io: CliIo): void {
     .option('--max-port <n>', 'mock MAX port', '18000')
     .option('--ollama-port <n>', 'mock Ollama port', '18434')
     .option('--log-level <level>', 'pino level of the sidecar log', 'warn')
-    .action(async (opts: Record<string, string>) => {
+    .option('--fleet', 'fleet mode instead: three sidecars of one group sharing a Redis (docs/fleet.md)')
+    .option('--ports-from <n>', 'with --fleet: base of its ports (0: any free ports)', '15100')
+    .action(async (opts: Record<string, string | boolean>) => {
+      if (opts.fleet === true) return fleetDemo(io, opts);
       const ports: DemoPorts = {
         proxy: Number(opts.proxyPort),
         admin: Number(opts.adminPort),
@@ -134,4 +138,19 @@ export function registerDemo(program: Command, io: CliIo): void {
         process.exit(ExitCode.FAILURE);
       }
     });
+}
+
+async function fleetDemo(io: CliIo, opts: Record<string, string | boolean>): Promise<void> {
+  const base = Number(opts.portsFrom);
+  if (!Number.isInteger(base) || base < 0 || base > 65_000) {
+    io.err('breakwater demo: --ports-from must be 0 or a port number up to 65000\n');
+    process.exit(ExitCode.INVALID);
+  }
+  const logger = createLogger({ level: (process.env.LOG_LEVEL ?? opts.logLevel) as LevelWithSilent });
+  try {
+    await runFleetDemo(io, logger, base, process.env);
+  } catch (err) {
+    io.err(`breakwater demo --fleet: ${(err as Error).message}\n`);
+    process.exit(ExitCode.FAILURE);
+  }
 }

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { hostname } from 'node:os';
 import type { LevelWithSilent } from 'pino';
 import { createLogger } from '../log/index.ts';
 import { loadPolicyFile, loadPolicyFileInWorker, type Policy } from '../policy/index.ts';
@@ -9,11 +10,35 @@ import { ExitCode, type CliIo } from './program.ts';
 /** Default policy path inside the container (the ConfigMap's directory mount). */
 export const DEFAULT_CONFIG_PATH = '/etc/breakwater/policy.yaml';
 
-/** Applies the environment overrides `inject --via hosts` relies on. */
+/** Pod ids the fleet accepts: a Kubernetes pod name or a hostname. */
+const POD_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/;
+
+/**
+ * The fleet's pod id when the policy leaves `fleet.podId` unset: `$POD_NAME` (the Downward API),
+ * then the hostname (a pod's hostname is its name). Throws when neither is usable.
+ */
+export function defaultPodId(env: NodeJS.ProcessEnv, host: string = hostname()): string {
+  const id = env.POD_NAME !== undefined && env.POD_NAME !== '' ? env.POD_NAME : host;
+  if (!POD_ID_RE.test(id)) {
+    throw new Error(
+      `fleet.podId: expected a pod id of letters, digits, ".", "_" or "-" from $POD_NAME or the hostname, got ${JSON.stringify(id)}`,
+    );
+  }
+  return id;
+}
+
+/**
+ * Applies the environment overrides `inject --via hosts` relies on (`BREAKWATER_RESOLVER`) and
+ * the fleet's default pod id.
+ */
 export function applyEnvOverrides(policy: Policy, env: NodeJS.ProcessEnv): Policy {
+  let p = policy;
   const resolver = env.BREAKWATER_RESOLVER;
-  if (resolver === 'dns' || resolver === 'system') return Object.freeze({ ...policy, resolver });
-  return policy;
+  if (resolver === 'dns' || resolver === 'system') p = { ...p, resolver };
+  if (p.fleet !== null && p.fleet.podId === null) {
+    p = { ...p, fleet: Object.freeze({ ...p.fleet, podId: defaultPodId(env) }) };
+  }
+  return p === policy ? policy : Object.freeze(p);
 }
 
 /** Waits for pino's asynchronous destination to write what it holds. */

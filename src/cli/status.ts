@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { AdminClient, DEFAULT_ADMIN_URL, type BreakerTable } from '../admin/index.ts';
 import { ErrorCode, hasCode } from '../errors/index.ts';
+import { formatFleetTable } from './fleet-table.ts';
 import { ExitCode, type CliIo } from './program.ts';
 
 /** Redraw period of `status --watch`, in ms. */
@@ -85,24 +86,27 @@ export function formatBreakerTable(table: BreakerTable, nowMs: number): string {
   return [line(head), ...rows.map(line)].join('\n') + '\n';
 }
 
-async function once(client: AdminClient, opts: AdminCliOptions, io: CliIo): Promise<void> {
+type StatusOptions = AdminCliOptions & { watch?: boolean; fleet?: boolean };
+
+/** One rendering: this pod's breakers, or with `--fleet` the group (`GET /fleet`). */
+async function render(client: AdminClient, opts: StatusOptions, indent: number | undefined): Promise<string> {
+  if (opts.fleet === true) {
+    const view = await client.fleet();
+    return opts.json === true
+      ? JSON.stringify(view, null, indent) + '\n'
+      : formatFleetTable(view, Date.now());
+  }
   const table = await client.breakers();
-  io.out(
-    opts.json === true
-      ? JSON.stringify({ circuit_breakers: table }, null, 2) + '\n'
-      : formatBreakerTable(table, Date.now()),
-  );
+  return opts.json === true
+    ? JSON.stringify({ circuit_breakers: table }, null, indent) + '\n'
+    : formatBreakerTable(table, Date.now());
 }
 
-function watch(client: AdminClient, opts: AdminCliOptions, io: CliIo, tty: boolean): void {
+function watch(client: AdminClient, opts: StatusOptions, io: CliIo, tty: boolean): void {
   const draw = async (): Promise<void> => {
     let text: string;
     try {
-      const table = await client.breakers();
-      text =
-        opts.json === true
-          ? JSON.stringify({ circuit_breakers: table }) + '\n'
-          : formatBreakerTable(table, Date.now());
+      text = await render(client, opts, undefined);
     } catch (err) {
       text = `breakwater status: ${describeError(err)}\n`;
     }
@@ -118,20 +122,21 @@ function watch(client: AdminClient, opts: AdminCliOptions, io: CliIo, tty: boole
   void draw();
 }
 
-/** Registers `breakwater status [--admin URL] [--json] [--watch] [--token T]`. */
+/** Registers `breakwater status [--admin URL] [--json] [--watch] [--fleet] [--token T]`. */
 export function registerStatus(program: Command, io: CliIo): void {
   adminOptions(
     program.command('status').description("table of this pod's circuit breakers, from the admin API"),
   )
     .option('-w, --watch', `redraw every ${WATCH_INTERVAL_MS / 1000} s until Ctrl-C`)
-    .action(async (opts: AdminCliOptions & { watch?: boolean }) => {
+    .option('--fleet', "the whole fleet group (fleet mode): every pod's view, the group's state, the leases")
+    .action(async (opts: StatusOptions) => {
       const client = adminClient(opts, process.env);
       if (opts.watch === true) {
         watch(client, opts, io, process.stdout.isTTY === true);
         return;
       }
       try {
-        await once(client, opts, io);
+        io.out(await render(client, opts, 2));
       } catch (err) {
         io.err(`breakwater status: ${describeError(err)}\n`);
         process.exit(exitCodeOf(err));

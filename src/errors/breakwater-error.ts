@@ -53,6 +53,10 @@ export const ErrorCode = {
   MANIFEST_INVALID: 'BW_ERR_MANIFEST_INVALID',
   /** The webhook's certificate or key file could not be read or do not form a usable pair. */
   CERTIFICATE_INVALID: 'BW_ERR_CERTIFICATE_INVALID',
+  /** `GET /fleet` or a `--fleet` command on a pod whose policy has no `fleet:` section. */
+  FLEET_DISABLED: 'BW_ERR_FLEET_DISABLED',
+  /** A fleet-wide command while the fleet store is down. */
+  FLEET_UNAVAILABLE: 'BW_ERR_FLEET_UNAVAILABLE',
   /** An internal bug; the request still gets an answer. */
   INTERNAL: 'BW_ERR_INTERNAL_FAILURE',
 } as const;

@@ -1,8 +1,9 @@
 import type { Permit } from '../breaker/index.ts';
 import type { UpstreamTier } from '../policy/index.ts';
-import type { RequestTracer } from '../telemetry/index.ts';
+import type { AttemptSpan, RequestTracer } from '../telemetry/index.ts';
 import {
   UpstreamCall,
+  type BudgetLease,
   type CallOutcome,
   type CallRequest,
   type ClientWriter,
@@ -11,6 +12,7 @@ import {
 } from '../upstream/index.ts';
 import { answerHeaders } from './answer-headers.ts';
 import type { ChainDeps } from './deps.ts';
+import { admitFleet } from './fleet-gate.ts';
 import { countTokens, endAttempt, skip } from './observe.ts';
 import type { ChainRequest, SkipNote, TierResult } from './request.ts';
 
@@ -25,11 +27,11 @@ export interface AttemptContext {
 }
 
 /**
- * One upstream tier attempt (docs/design.md#tier-attempt): admission (`maxConcurrent`, then a
- * breaker permit), the call, and the permit's settlement by the call's outcome. Returns what the
- * tier did as data; a status failure is reported by its status, never by its message. The attempt
- * is one span of the request's trace, and an answer's tokens are counted under the tier
- * (docs/operations.md#tokens).
+ * One upstream tier attempt (docs/design.md#tier-attempt): admission (`maxConcurrent`, the fleet
+ * budget where the tier has one, then a breaker permit), the call, and the permit's settlement by
+ * the call's outcome. Returns what the tier did as data; a status failure is reported by its
+ * status, never by its message. The attempt is one span of the request's trace, and an answer's
+ * tokens are counted under the tier (docs/operations.md#tokens).
  */
 export async function attemptUpstream(
   deps: ChainDeps,
@@ -44,27 +46,46 @@ export async function attemptUpstream(
   // Optional chaining: with tracing off the attempt's description is not even built.
   const span =
     ctx.trace?.attempt({ tier: name, kind: 'upstream', model, breakerState: up.breaker.state }) ?? null;
-  if (up.inflight >= up.policy.maxConcurrent) return skip(span, name, 'saturated');
-  const permit = up.breaker.tryAcquire();
-  if (permit === null) {
-    const s = up.breaker.state;
-    return skip(span, name, s === 'half_open' ? 'half_open_busy' : s);
-  }
+  const admitted = await admit(up, span);
+  if ('kind' in admitted) return admitted;
+  const { permit, lease } = admitted;
   up.inflight++;
   const call = callRequest(deps, req, tier, ctx, span?.traceparent ?? null);
   let firstByteMs = -1;
-  const outcome = await new Promise<CallOutcome>((resolve) => {
-    const c = new UpstreamCall(up, call, writer, deps.clock, (o) => {
-      firstByteMs = c.firstByteMs;
-      resolve(o);
+  let outcome: CallOutcome;
+  try {
+    outcome = await new Promise<CallOutcome>((resolve) => {
+      const c = new UpstreamCall(up, call, writer, deps.clock, (o) => {
+        firstByteMs = c.firstByteMs;
+        resolve(o);
+      });
+      c.start();
     });
-    c.start();
-  });
-  up.inflight--;
+  } finally {
+    up.inflight--;
+    lease?.release();
+  }
   if (firstByteMs >= 0) deps.metrics.firstByte(name, firstByteMs / 1000);
   if (outcome.kind === 'ok') countTokens(deps.metrics, req, name, model, outcome.status, outcome.tokens);
   if (span !== null) endAttempt(span, outcome);
   return settle(deps, req, up, permit, outcome);
+}
+
+/** Admission: `maxConcurrent`, then the fleet budget (docs/fleet.md) where the tier has one, then a breaker permit. */
+async function admit(
+  up: UpstreamRuntime,
+  span: AttemptSpan | null,
+): Promise<{ permit: Permit; lease: BudgetLease | null } | TierResult> {
+  const name = up.policy.name;
+  if (up.inflight >= up.policy.maxConcurrent) return skip(span, name, 'saturated');
+  // At most one bounded Redis round trip, only for budgeted tiers.
+  const lease = up.fleetBudget === null ? null : await admitFleet(up);
+  if (typeof lease === 'string') return skip(span, name, lease);
+  const permit = up.breaker.tryAcquire();
+  if (permit !== null) return { permit, lease };
+  lease?.release();
+  const s = up.breaker.state;
+  return skip(span, name, s === 'half_open' ? 'half_open_busy' : s);
 }
 
 /**

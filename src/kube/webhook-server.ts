@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { systemClock, type Clock } from '../clock/index.ts';
 import { BreakwaterError, ErrorCode } from '../errors/index.ts';
 import type { Logger } from '../log/index.ts';
-import { FileWatch } from './file-watch.ts';
+import { DirectoryWatch } from '../reload/index.ts';
 import type { PodMutator } from './mutator.ts';
 import { checkTls, readTlsFiles, tlsDigest, type TlsMaterial } from './tls-files.ts';
 import { DEFAULT_MAX_BODY_BYTES, handleWebhookRequest, type WebhookState } from './webhook-http.ts';
@@ -86,7 +86,7 @@ async function readConfigMap(file: string | null): Promise<string | null> {
 export class WebhookServer implements WebhookState {
   readonly #o: WebhookServerOptions;
   readonly #server: Server;
-  readonly #watch: FileWatch;
+  readonly #watch: DirectoryWatch;
   readonly metrics: WebhookMetrics;
   readonly logger: Logger;
   readonly maxBodyBytes: number;
@@ -120,8 +120,9 @@ export class WebhookServer implements WebhookState {
     );
     this.#server.on('tlsClientError', (err) => this.logger.debug({ err }, 'TLS handshake failed'));
     const files = [o.certFile, o.keyFile, ...(o.configMapFile === null ? [] : [o.configMapFile])];
-    this.#watch = new FileWatch({
+    this.#watch = new DirectoryWatch({
       files,
+      what: 'certificate',
       clock: o.clock ?? systemClock,
       logger: o.logger,
       ...(o.debounceMs === undefined ? {} : { debounceMs: o.debounceMs }),

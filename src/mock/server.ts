@@ -205,6 +205,7 @@ export class MockInstance implements RouteEnv, DeliveryContext, ControlTarget {
     const route = findRoute(this.#table, method, path);
     const llm = typeof route === 'object' && route !== null && route.llm;
     this.#stats.count(path);
+    res.on('close', () => this.#stats.done());
 
     let fault = this.#fault;
     const hit = fault.mode !== FaultMode.NONE && fault.matches(path, llm);

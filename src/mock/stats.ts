@@ -7,14 +7,24 @@ export class StatsRecorder {
   #faulted = 0;
   #byPath = new Map<string, number>();
   #last: MockRequestRecord | null = null;
+  /** Requests on the API port whose response has not closed yet, and the most at once since the last reset. */
+  #inflight = 0;
+  #peakInflight = 0;
   /** Requests handed to their handler (body read), for `waitForRequests`. */
   #recorded = 0;
   #waiters: { count: number; resolve: (s: MockStats) => void }[] = [];
 
-  /** Counts a request on `path`. */
+  /** Counts a request on `path`, in flight until `done()`. */
   count(path: string): void {
     this.#requests += 1;
     this.#byPath.set(path, (this.#byPath.get(path) ?? 0) + 1);
+    this.#inflight += 1;
+    if (this.#inflight > this.#peakInflight) this.#peakInflight = this.#inflight;
+  }
+
+  /** A counted request's response closed (answered, reset, or its client left). */
+  done(): void {
+    this.#inflight -= 1;
   }
 
   /** Counts a request a fault hit. */
@@ -49,12 +59,20 @@ export class StatsRecorder {
     this.#byPath = new Map();
     this.#last = null;
     this.#recorded = 0;
+    this.#peakInflight = this.#inflight;
   }
 
   /** A copy that later requests do not change. */
   snapshot(): MockStats {
     const byPath: Record<string, number> = {};
     for (const [p, n] of this.#byPath) byPath[p] = n;
-    return { requests: this.#requests, faulted: this.#faulted, byPath, last: this.#last };
+    return {
+      requests: this.#requests,
+      faulted: this.#faulted,
+      byPath,
+      last: this.#last,
+      inflight: this.#inflight,
+      peakInflight: this.#peakInflight,
+    };
   }
 }

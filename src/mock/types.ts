@@ -119,6 +119,10 @@ export interface MockStats {
   /** Requests per path (query string excluded). */
   byPath: Record<string, number>;
   last: MockRequestRecord | null;
+  /** Requests whose response has not closed yet (hanging ones included). */
+  inflight: number;
+  /** The most requests in flight at once since the last reset (the fleet budget tests read it). */
+  peakInflight: number;
 }
 
 /** A running mock upstream. */

@@ -4,6 +4,7 @@ import type {
   BreakerPolicy,
   CachePolicy,
   LimitsPolicy,
+  FleetPolicy,
   Policy,
   PolicySource,
   RoutePolicy,
@@ -53,6 +54,7 @@ function compileUpstream(name: string, u: DocUpstream): UpstreamPolicy {
     },
     breaker: compileBreaker(u.breaker),
     maxConcurrent: u.maxConcurrent,
+    fleetMaxConcurrent: u.fleetMaxConcurrent,
     failOn: new FrozenSet(u.failOn),
     headers,
     healthCheck: u.healthCheck && {
@@ -137,5 +139,21 @@ export function compile(doc: PolicyDocument, source: PolicySource): Omit<Policy,
     limits: compileLimits(doc.limits),
     resolver: doc.resolver,
     telemetry: { otlpEndpoint: doc.telemetry.otlp.endpoint },
+    fleet: doc.fleet && compileFleet(doc.fleet),
+  };
+}
+
+function compileFleet(f: NonNullable<PolicyDocument['fleet']>): FleetPolicy {
+  return {
+    redis: f.redis,
+    group: f.group,
+    podId: f.podId,
+    quorum: f.quorum,
+    windowMs: f.window,
+    heartbeatMs: f.heartbeat,
+    // A lease must outlive several renewals (every third of it) and every heartbeat.
+    leaseTtlMs: Math.max(f.leaseTtl, 3 * f.heartbeat),
+    commandTimeoutMs: f.commandTimeout,
+    keyPrefix: f.keyPrefix,
   };
 }

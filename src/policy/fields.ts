@@ -67,6 +67,18 @@ export const duration: Kind<number> = {
   },
 };
 
+/** A duration of at least `minMs` (`heartbeat`, `leaseTtl`: a shorter one would flood the store). */
+export function atLeastMs(minMs: number): Kind<number> {
+  const expected = `${DURATION_EXPECTED} of at least ${minMs}ms`;
+  return {
+    expected,
+    parse(v) {
+      const r = duration.parse(v);
+      return !r.ok || r.value >= minMs ? r : fail(expected);
+    },
+  };
+}
+
 /** `100B`, `512KiB`, `1MiB`, `1GiB`, `1MB` → bytes (at least 1). */
 export const size = kind('expected a size with a unit (100B, 512KiB, 1MiB, 1GiB, 1MB)', (v) => {
   const bytes = typeof v === 'string' ? parseSize(v) : null;
@@ -121,6 +133,11 @@ export function oneOf<const T extends readonly string[]>(values: T): Kind<T[numb
 export const name = kind(
   'expected a name of letters, digits, ".", "_" or "-" that starts with a letter (at most 63)',
   (v) => (typeof v === 'string' && /^[A-Za-z][A-Za-z0-9._-]{0,62}$/.test(v) ? v : undefined),
+);
+
+/** A pod's id in a fleet group: a Kubernetes pod name or a hostname (at most 253 characters). */
+export const podId = kind('expected a pod id of letters, digits, ".", "_" or "-" (at most 253)', (v) =>
+  typeof v === 'string' && /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/.test(v) ? v : undefined,
 );
 
 /** `/`-rooted path without query or fragment. */

@@ -27,6 +27,7 @@ export type {
   CacheTier,
   DegradedTier,
   FailureRatePolicy,
+  FleetPolicy,
   HealthCheckPolicy,
   LimitsPolicy,
   TelemetryPolicy,

@@ -24,6 +24,8 @@ export interface Policy {
    * `inject --via hosts`, where hostAliases point upstream names at the sidecar itself.
    */
   readonly resolver: 'system' | 'dns';
+  /** Fleet mode (docs/fleet.md); null (the default) = off: no Redis connection, no timers. */
+  readonly fleet: FleetPolicy | null;
   /**
    * The policy as a plain JSON document with defaults applied and every secret replaced by
    * `"[redacted]"` (values that came from `${ENV}`, and credential-like keys: token, password,
@@ -144,6 +146,11 @@ export interface UpstreamPolicy {
   readonly breaker: BreakerPolicy;
   /** In-flight calls above which requests spill to the next tier. Default 64. */
   readonly maxConcurrent: number;
+  /**
+   * Fleet mode: calls in flight to this upstream across the whole group, above which requests
+   * spill to the next tier (`fleet-busy`). null (default): no fleet budget.
+   */
+  readonly fleetMaxConcurrent: number | null;
   /** Statuses that count as failure. Default 500, 502, 503, 504. */
   readonly failOn: ReadonlySet<number>;
   /** Extra headers (lower-case names), e.g. authorization. When it sets `authorization`, the client's is replaced. */
@@ -263,4 +270,26 @@ export interface LimitsPolicy {
    * the tier fails. Default 1 MiB.
    */
   readonly maxStreamLineBytes: number;
+}
+
+/** `fleet:` — the sidecars of one group share trip knowledge, one prober and budgets (docs/fleet.md). */
+export interface FleetPolicy {
+  /** Redis URL (`redis://` or `rediss://`), e.g. the cache's. Required. */
+  readonly redis: string;
+  /** Pods that share knowledge, e.g. the Deployment's name. Required. */
+  readonly group: string;
+  /** This pod's id; null = `$POD_NAME`, then the hostname (filled in by `breakwater run`). */
+  readonly podId: string | null;
+  /** Distinct pods that must report an upstream failing before the others open it. Default 2. */
+  readonly quorum: number;
+  /** How long a failure report counts. Default 30 s. */
+  readonly windowMs: number;
+  /** How often a pod writes its view and re-reads the group's; unheard for 3 of them = gone. Default 1 s. */
+  readonly heartbeatMs: number;
+  /** Expiry of budget and probe leases a pod stops renewing (it died). Default 10 s. */
+  readonly leaseTtlMs: number;
+  /** Deadline of each Redis command; bounds what a budget lease adds to a call. Default 50 ms. */
+  readonly commandTimeoutMs: number;
+  /** Prefix of every fleet key and channel. Default `breakwater:fleet:`. */
+  readonly keyPrefix: string;
 }

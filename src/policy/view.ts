@@ -38,6 +38,7 @@ function upstreamView(u: UpstreamPolicy): Json {
     },
     breaker: breakerView(u.breaker),
     maxConcurrent: u.maxConcurrent,
+    fleetMaxConcurrent: u.fleetMaxConcurrent,
     failOn: [...u.failOn].sort((a, b) => a - b),
     headers: { ...u.headers },
     healthCheck: u.healthCheck && {
@@ -109,6 +110,17 @@ export function policyView(p: Omit<Policy, 'redacted' | 'source'>): Json {
       maxStreamLine: formatSize(p.limits.maxStreamLineBytes),
     },
     telemetry: { otlp: { endpoint: p.telemetry.otlpEndpoint } },
+    fleet: p.fleet && {
+      redis: p.fleet.redis,
+      group: p.fleet.group,
+      podId: p.fleet.podId,
+      quorum: p.fleet.quorum,
+      window: formatDuration(p.fleet.windowMs),
+      heartbeat: formatDuration(p.fleet.heartbeatMs),
+      leaseTtl: formatDuration(p.fleet.leaseTtlMs),
+      commandTimeout: formatDuration(p.fleet.commandTimeoutMs),
+      keyPrefix: p.fleet.keyPrefix,
+    },
   };
 }
 

@@ -2,16 +2,17 @@ import { errorMessageOf } from './event.ts';
 import { Protocol } from './endpoint.ts';
 import { Framing } from './framing.ts';
 
-/** OpenAI error `type` for a status, as the OpenAI API uses them. */
+/**
+ * OpenAI error `type` for a status, as the OpenAI API uses them: the four 4xx with a type of
+ * their own, every other 4xx (400, 405, 408, 413, 415, 417, 422, 431) the client's request, and
+ * 5xx the server.
+ */
 function openaiType(status: number): string {
-  if (status === 400 || status === 408 || status === 413 || status === 422 || status === 431) {
-    return 'invalid_request_error';
-  }
   if (status === 401) return 'authentication_error';
   if (status === 403) return 'permission_error';
   if (status === 404) return 'not_found_error';
   if (status === 429) return 'rate_limit_error';
-  return 'server_error';
+  return status >= 400 && status < 500 ? 'invalid_request_error' : 'server_error';
 }
 
 /**

@@ -1,4 +1,4 @@
-import { Agent, type IncomingMessage, type ServerResponse } from 'node:http';
+import { Agent, type ClientRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import type { ProxyServer, createProxyServer as CreateProxyServer } from 'http-proxy-3';
 import {
@@ -21,8 +21,8 @@ export type PassthroughFailed = (err: Error) => void;
 export class Passthrough {
   #proxy: ProxyServer | null = null;
   readonly #agent = new Agent({ keepAlive: true, maxSockets: 256 });
-  /** The failure callback of each response in flight, for answers that cannot be relayed. */
-  readonly #failed = new WeakMap<ServerResponse, PassthroughFailed>();
+  /** Per response in flight: its failure callback, and how long the upstream may stay silent. */
+  readonly #calls = new WeakMap<ServerResponse, { failed: PassthroughFailed; silentMs: number }>();
 
   /** http-proxy-3 is loaded on the first pass-through, not at start (resident memory of every pod). */
   #proxyServer(): ProxyServer {
@@ -35,8 +35,24 @@ export class Passthrough {
     // becoming uncaught exceptions.
     this.#proxy.on('error', () => undefined);
     this.#proxy.on('proxyRes', this.#relay);
+    this.#proxy.on('proxyReq', this.#armSilence);
     return this.#proxy;
   }
+
+  /**
+   * The upstream may stay silent for `timeout.firstByte` once the request body is sent (then
+   * between reads of its answer), not from the start: a client's own slow upload is bounded by
+   * `limits.bodyIdleTimeout` and must not be taken for a silent upstream.
+   */
+  readonly #armSilence = (proxyReq: ClientRequest, _req: IncomingMessage, res: ServerResponse): void => {
+    const ms = this.#calls.get(res)?.silentMs ?? 0;
+    if (ms <= 0) return;
+    proxyReq.once('finish', () =>
+      proxyReq.setTimeout(ms, () =>
+        proxyReq.destroy(new Error(`no answer within ${ms}ms (timeout.firstByte)`)),
+      ),
+    );
+  };
 
   readonly #relay = (proxyRes: IncomingMessage, _req: IncomingMessage, res: ServerResponse): void => {
     try {
@@ -44,7 +60,7 @@ export class Passthrough {
     } catch (err) {
       // Node refuses a header value it would not send (ERR_INVALID_CHAR): a bad upstream answer.
       proxyRes.destroy();
-      this.#failed.get(res)?.(err as Error);
+      this.#calls.get(res)?.failed(err as Error);
       return;
     }
     proxyRes.on('error', () => res.destroy());
@@ -63,7 +79,7 @@ export class Passthrough {
     req.url = u.basePath === '/' ? pathWithQuery : u.basePath + pathWithQuery;
     stripPassthroughRequestHeaders(req.headers);
     for (const name in extraHeaders) res.setHeader(name, extraHeaders[name]!);
-    this.#failed.set(res, failed);
+    this.#calls.set(res, { failed, silentMs: u.timeouts.firstByteMs });
     this.#proxyServer().web(
       req,
       res,
@@ -71,7 +87,6 @@ export class Passthrough {
         target: u.origin,
         agent: this.#agent,
         headers: { ...u.headers },
-        proxyTimeout: u.timeouts.firstByteMs,
       },
       (err: Error) => failed(err),
     );

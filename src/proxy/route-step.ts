@@ -18,14 +18,22 @@ export interface NotRouted {
   readonly protocol: Protocol;
 }
 
+/** Methods whose answer echoes the request (RFC 9110 §9.3.8; TRACK is IIS's name for it). */
+const ECHOING: ReadonlySet<string> = new Set(['TRACE', 'TRACK']);
+
 /**
  * The route step (docs/design.md#routing): the endpoint and protocol of the path, then the route
  * by host and longest prefix. Absolute-form and tunnelled targets must be known hosts: breakwater
- * is never an open proxy.
+ * is never an open proxy. TRACE is refused (405).
  */
 export function routeOf(routes: RouteTable, target: Target, method: string): Routed | NotRouted {
   const endpoint = endpointOf(method, target.path);
   const protocol = endpoint?.protocol ?? protocolOfPath(target.path);
+  if (ECHOING.has(method)) {
+    // An upstream answers TRACE with the request it got, tier headers (an upstream's token) included.
+    const msg = `${method} is not carried: its answer would echo the credentials breakwater adds for the upstream`;
+    return { ok: false, error: new BreakwaterError(ErrorCode.METHOD_NOT_ALLOWED, msg), protocol };
+  }
   if (target.captured && !routes.isKnownAuthority(target.authority!)) {
     return { ok: false, error: unknownHost(target.authority!), protocol };
   }

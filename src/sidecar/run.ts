@@ -7,6 +7,7 @@ import { Metrics } from '../metrics/index.ts';
 import { formatListenAddress, type ListenAddress, type Policy } from '../policy/index.ts';
 import { PolicyReloader, PolicyWatcher, type ReloadResult } from '../reload/index.ts';
 import { startTracing, type Tracing } from '../telemetry/index.ts';
+import { bindFleet, startFleet, warnFleetChange } from './fleet.ts';
 import { Sidecar } from './sidecar.ts';
 
 /** What `breakwater run` and `breakwater demo` hand the runtime. */
@@ -66,21 +67,39 @@ export async function startSidecar(options: RunOptions): Promise<Sidecar> {
   const clock = options.clock ?? systemClock;
   const metrics = new Metrics();
   const tracing = await tracingFor(options);
-  const sidecar = await Sidecar.start({
-    policy,
-    logger,
-    clock,
-    metrics,
-    tracing,
-    ...(options.proxyListen ? { proxyListen: options.proxyListen } : {}),
-    // The cache logs its own breaker's transitions; the metrics record them here.
-    createCache: (p) =>
-      createResponseCache(p.cache, { clock, logger, onTransition: (t) => metrics.recordTransition(t) }),
-  }).catch(async (err: unknown) => {
+  // Fleet mode first: the group's state is known before the first generation serves a call.
+  const fleet =
+    policy.fleet === null
+      ? null
+      : await startFleet(policy, clock, logger, metrics).catch(async (err: unknown) => {
+          await tracing?.shutdown();
+          throw err;
+        });
+  let sidecar: Sidecar;
+  try {
+    sidecar = await Sidecar.start({
+      policy,
+      logger,
+      clock,
+      metrics,
+      tracing,
+      ...(options.proxyListen ? { proxyListen: options.proxyListen } : {}),
+      ...(fleet !== null ? { onUpstreams: (set) => bindFleet(fleet, set) } : {}),
+      // The cache logs its own breaker's transitions; the metrics record them here.
+      createCache: (p) =>
+        createResponseCache(p.cache, { clock, logger, onTransition: (t) => metrics.recordTransition(t) }),
+    });
+  } catch (err) {
+    await fleet?.close();
     await tracing?.shutdown();
     throw err;
-  });
+  }
   if (tracing !== null) sidecar.attach({ close: () => tracing.shutdown() });
+  if (fleet !== null) {
+    sidecar.fleet = fleet;
+    sidecar.attach(fleet);
+    sidecar.onPolicy((p) => warnFleetChange(policy, p, logger));
+  }
   try {
     const admin = await AdminServer.start(sidecar, policy.listen.admin, logger);
     sidecar.attach(admin);

@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import type { CircuitBreaker, Transition } from '../breaker/index.ts';
 import type { ResponseCache } from '../cache/index.ts';
 import { systemClock, type Clock } from '../clock/index.ts';
+import type { FleetAgent } from '../fleet/index.ts';
 import type { Logger } from '../log/index.ts';
 import { HistoryRecorder } from '../history/index.ts';
 import type { Tracing } from '../telemetry/index.ts';
@@ -33,6 +34,8 @@ export interface SidecarOptions {
   readonly proxyListen?: readonly ListenAddress[];
   /** OpenTelemetry tracing; default none (off). */
   readonly tracing?: Tracing | null;
+  /** Called with the upstreams of each generation as it is built, before it serves (fleet mode binds them). */
+  readonly onUpstreams?: (upstreams: UpstreamSet) => void;
 }
 
 /**
@@ -57,6 +60,8 @@ export class Sidecar {
   #reloader: PolicyReloader | null = null;
   #adminAddress: AddressInfo | null = null;
   #healthAddress: AddressInfo | null = null;
+  /** The fleet agent (fleet mode), for the admin API; null when the policy has no `fleet:`. */
+  fleet: FleetAgent | null = null;
 
   private constructor(options: SidecarOptions, gen: Generation, metrics: Metrics, clock: Clock) {
     this.#options = options;
@@ -265,6 +270,7 @@ function buildGeneration(
     { clock, onTransition, ...(options.random ? { random: options.random } : {}) },
     previous?.upstreams ?? null,
   );
+  options.onUpstreams?.(upstreams);
   for (const u of policy.upstreams) {
     metrics.breakerState.set({ name: u.name }, STATE_GAUGE[upstreams.byName.get(u.name)!.breaker.state] ?? 0);
   }

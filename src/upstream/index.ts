@@ -10,7 +10,7 @@ export { Resumption, assistantPiece } from './resumption.ts';
 export { callFailure, classifyError, statusFailure } from './failure.ts';
 export type { CallFailure } from './failure.ts';
 export { UpstreamRuntime, UpstreamSet } from './runtime.ts';
-export type { UpstreamSetOptions } from './runtime.ts';
+export type { BudgetLease, TierBudget, UpstreamSetOptions } from './runtime.ts';
 export {
   clientResponseHeaders,
   passthroughResponseHeaders,

@@ -96,13 +96,9 @@ class ContinueSkipper {
 
 /** Does `chunk[pos..]` start with `HTTP/1.x 100` followed by a space or CR? */
 function isContinue(chunk: Buffer, pos: number): boolean {
-  if (chunk.compare(HTTP_1, 0, HTTP_1.length, pos, pos + HTTP_1.length) !== 0) return false;
+  // The status digits first: a final answer (`HTTP/1.1 200`) is told apart by one byte.
+  if (chunk[pos + 9] !== ZERO + 1 || chunk[pos + 10] !== ZERO || chunk[pos + 11] !== ZERO) return false;
   const after = chunk[pos + 12];
-  return (
-    chunk[pos + 8] === SP &&
-    chunk[pos + 9] === ZERO + 1 &&
-    chunk[pos + 10] === ZERO &&
-    chunk[pos + 11] === ZERO &&
-    (after === SP || after === CR)
-  );
+  if (chunk[pos + 8] !== SP || (after !== SP && after !== CR)) return false;
+  return chunk.compare(HTTP_1, 0, HTTP_1.length, pos, pos + HTTP_1.length) === 0;
 }

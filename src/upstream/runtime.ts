@@ -16,6 +16,21 @@ const Pool = require('undici/lib/dispatcher/pool.js') as typeof UndiciPool;
 type Pool = UndiciPool;
 const buildConnector = require('undici/lib/core/connect.js') as typeof BuildConnector;
 
+/** A lease on a fleet budget, released once when its call ends (any way it ends). */
+export interface BudgetLease {
+  release(): void;
+}
+
+/**
+ * The fleet-wide budget of one upstream (fleet mode, `fleetMaxConcurrent`; docs/fleet.md).
+ * `acquire` costs at most one Redis round trip, bounded by `fleet.commandTimeout`, and answers a
+ * lease, `busy` (the group's budget is used up: spill) or `local` (no answer in time: the local
+ * `maxConcurrent` alone applies).
+ */
+export interface TierBudget {
+  acquire(): Promise<BudgetLease | 'busy' | 'local'>;
+}
+
 /** Live state of one upstream: its connection pool, breaker and in-flight count. */
 export class UpstreamRuntime {
   policy: UpstreamPolicy;
@@ -27,6 +42,8 @@ export class UpstreamRuntime {
   headerNames: ReadonlySet<string>;
   /** The policy's `limits` (response body and stream line caps). */
   limits: LimitsPolicy;
+  /** The fleet budget of this upstream; null outside fleet mode or without `fleetMaxConcurrent`. */
+  fleetBudget: TierBudget | null = null;
 
   constructor(policy: UpstreamPolicy, pool: Pool, breaker: CircuitBreaker, limits: LimitsPolicy) {
     this.policy = policy;

@@ -200,10 +200,13 @@ routes:
           median(q2.map(f)) + slack,
         );
       }
-      // And never above what the load can hold open: the three listeners, one inbound connection
-      // per concurrent call, one upstream connection per concurrent call to each of the two mocks.
+      // And never above what the load can hold open: the three listeners, this test's own
+      // keep-alive connection to the health listener (the samples), one inbound connection per
+      // concurrent call, one upstream connection per concurrent call to each of the two mocks, and
+      // the few connections of the last peak still closing (seen: up to 103 on a loaded
+      // machine, 99 on a quiet one).
       expect(Math.max(...samples.map((x) => x.sockets)), 'socket fds, any sample').toBeLessThanOrEqual(
-        3 + 3 * CONCURRENCY,
+        3 + 1 + 3 * CONCURRENCY + KEEP_ALIVE_JITTER,
       );
     },
     TEST_TIMEOUT_MS,

@@ -99,4 +99,13 @@ describe('StreamCheck', () => {
     expect(check(Framing.NDJSON, ['{"message":{"content":"Hi"},"done":false}\n'])).toBe(false);
     expect(check(Framing.NDJSON, ['{"error":"model not found"}\n'])).toBe(false);
   });
+
+  it('judges an event cut into thousands of chunks, and fails one longer than 16 MiB', () => {
+    const long = ev({ choices: [{ delta: { content: 'x'.repeat(2_000_000) } }] });
+    const chunks: string[] = [];
+    for (let i = 0; i < long.length; i += 1000) chunks.push(long.slice(i, i + 1000));
+    expect(check(Framing.SSE, [...chunks, 'data: [DONE]\n\n'])).toBe(true);
+    const huge = `data: "${'y'.repeat(17 * 1024 * 1024)}"\n\n`;
+    expect(check(Framing.SSE, [huge, 'data: [DONE]\n\n'])).toBe(false);
+  });
 });

@@ -79,7 +79,29 @@ describe('mock control API', () => {
       last: { method: 'POST' },
     });
     const reset = await json(m.controlUrl, 'POST', '/_mock/stats/reset');
-    expect(reset.body).toEqual({ requests: 0, faulted: 0, byPath: {}, last: null });
+    expect(reset.body).toEqual({
+      requests: 0,
+      faulted: 0,
+      byPath: {},
+      last: null,
+      inflight: 0,
+      peakInflight: 0,
+    });
+  });
+
+  it('counts requests in flight and the most at once when responses are held', async () => {
+    const m = await mock();
+    await m.setFault({ mode: 'hang' });
+    const held = [1, 2, 3].map(() =>
+      rawFetch(m.url, { path: '/v1/chat/completions', body: CHAT }).catch(() => null),
+    );
+    await m.waitForRequests(3);
+    expect(m.stats()).toMatchObject({ inflight: 3, peakInflight: 3 });
+    m.resetStats();
+    expect(m.stats()).toMatchObject({ requests: 0, inflight: 3, peakInflight: 3 });
+    await m.close();
+    await Promise.all(held);
+    expect(m.stats()).toMatchObject({ inflight: 0, peakInflight: 3 });
   });
 
   it('changes the reply and chunking when config is put', async () => {

@@ -278,7 +278,14 @@ describe('mock Ollama wire format', () => {
     expect(s.last).toMatchObject({ method: 'POST', path: '/api/chat', body: JSON.parse(CHAT) });
     expect(s.last?.headers.authorization).toBe('Bearer k');
     m.resetStats();
-    expect(m.stats()).toEqual({ requests: 0, faulted: 0, byPath: {}, last: null });
+    expect(m.stats()).toEqual({
+      requests: 0,
+      faulted: 0,
+      byPath: {},
+      last: null,
+      inflight: 0,
+      peakInflight: 0,
+    });
   });
 
   it('streams OpenAI SSE on /v1 with the fp_ollama fingerprint when stream is true', async () => {

@@ -65,10 +65,12 @@ describe('parsePolicy', () => {
       timeouts: { connectMs: 1_000, firstByteMs: 5_000, idleMs: 30_000, totalMs: null },
       breaker: DEFAULT_BREAKER,
       maxConcurrent: 64,
+      fleetMaxConcurrent: null,
       failOn: [500, 502, 503, 504],
       headers: {},
       healthCheck: null,
     });
+    expect(p.fleet).toBeNull();
     expect(p.cache).toEqual({
       backend: 'memory',
       url: null,

@@ -110,6 +110,46 @@ upstreams: { max-gpu: { url: ${max} }, ollama-cpu: { url: ${ollama} } }
     await normalCallMs(stack);
   });
 
+  it('lets a pass-through upload pause longer than timeout.firstByte: the wait for the answer starts once the body is sent', async () => {
+    stack = await startStack({
+      policy: (max, ollama) => `
+listen: { proxy: 127.0.0.1:0 }
+upstreams: { max-gpu: { url: ${max}, timeout: { firstByte: 300ms } }, ollama-cpu: { url: ${ollama} } }
+`,
+    });
+    const s = await openSlow(
+      stack.proxyPort,
+      'PUT /v1/files/x HTTP/1.1\r\nHost: app\r\nConnection: close\r\nContent-Length: 10\r\n\r\nhello',
+    );
+    await new Promise((r) => setTimeout(r, 800));
+    s.socket.write('world');
+    const { responses } = parseResponses(await s.closed);
+    expect(responses).toHaveLength(1);
+    expect(responses[0]!.headers['x-breakwater-tier']).toBe('max-gpu');
+    expect(responses[0]!.body).not.toContain('BW_ERR_PASSTHROUGH_FAILED');
+    expect(stack.max.stats().requests).toBe(1);
+  });
+
+  it('answers a pass-through call 502 when its upstream stays silent for timeout.firstByte after the request', async () => {
+    stack = await startStack({
+      policy: (max, ollama) => `
+listen: { proxy: 127.0.0.1:0 }
+upstreams: { max-gpu: { url: ${max}, timeout: { firstByte: 300ms } }, ollama-cpu: { url: ${ollama} } }
+`,
+    });
+    await stack.max.setFault({ mode: 'hang' });
+    const r = await exchange(stack.proxyPort, 'GET /v1/models HTTP/1.1\r\nHost: app\r\n\r\n', {
+      responses: 1,
+    });
+    expect(r.responses[0]!.status).toBe(502);
+    expect(JSON.parse(r.responses[0]!.body)).toMatchObject({
+      error: {
+        code: 'BW_ERR_PASSTHROUGH_FAILED',
+        message: expect.stringContaining('no answer within 300ms'),
+      },
+    });
+  });
+
   it('ends a body that trickles in below the idle limit when limits.requestTimeout passes', async () => {
     stack = await startStack({
       policy: (max, ollama) => `

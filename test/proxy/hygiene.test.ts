@@ -121,4 +121,14 @@ describe('pass-through header hygiene', () => {
     expectClean(upstream!.seen[0]!);
     expectOwnHeaders(r.responses[0]!.headers, 'chat');
   });
+
+  it('refuses TRACE with 405 before it reaches an upstream that would echo the tier credentials', async () => {
+    const port = await start();
+    const r = await exchange(port, 'TRACE /v1/models HTTP/1.1\r\nHost: app\r\n\r\n', { responses: 1 });
+    expect(r.responses[0]!.status).toBe(405);
+    expect(JSON.parse(r.responses[0]!.body)).toMatchObject({
+      error: { code: 'BW_ERR_METHOD_NOT_ALLOWED', type: 'invalid_request_error' },
+    });
+    expect(upstream!.seen).toHaveLength(0);
+  });
 });

@@ -79,6 +79,14 @@ routes:
     const none = routeOf(routes, targetOf('/other', 'sidecar', null)!, 'GET');
     expect(none.ok).toBe(false);
   });
+
+  it('refuses TRACE and TRACK with METHOD_NOT_ALLOWED: an upstream would echo the tier headers', () => {
+    for (const method of ['TRACE', 'TRACK']) {
+      const r = routeOf(routes, targetOf('/v1/models', 'sidecar', null)!, method);
+      expect(r.ok).toBe(false);
+      if (!r.ok) expect(r.error).toMatchObject({ code: 'BW_ERR_METHOD_NOT_ALLOWED', status: 405 });
+    }
+  });
 });
 
 function request(headers: Record<string, string> = {}): IncomingMessage & PassThrough {

@@ -248,4 +248,5 @@ describe('loadPolicyFileInWorker', () => {
   });
 });
 
-const KEYS = 'listen, admin, upstreams, cache, routes, readiness, shutdown, limits, resolver, telemetry';
+const KEYS =
+  'listen, admin, upstreams, cache, routes, readiness, shutdown, limits, resolver, telemetry, fleet';

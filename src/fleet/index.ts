@@ -1,0 +1,13 @@
+export { FleetAgent, FLEET_TICK_MS } from './agent.ts';
+export type { FleetAgentOptions } from './agent.ts';
+export type { FleetCommandResult } from './command.ts';
+export { BudgetAnswer, FleetBudget } from './budget.ts';
+export type { BudgetLease } from './budget.ts';
+export { FleetKeys } from './keys.ts';
+export { parseEvent } from './messages.ts';
+export type { FailureReport, FleetCommand, FleetEvent } from './messages.ts';
+export { StreakBoard, judgeStreak } from './quorum.ts';
+export type { QuorumRule } from './quorum.ts';
+export { fleetClientOptions } from './store.ts';
+export { MAX_VIEW_ENTRIES } from './view.ts';
+export type { FleetView, GroupUpstreamView, LeaseView, PodUpstreamView, PodView } from './view.ts';
