@@ -28,6 +28,8 @@ export const ErrorCode = {
   HEADERS_TOO_LARGE: 'BW_ERR_HEADERS_TOO_LARGE',
   /** The request did not arrive in time: `limits.headersTimeout`, `requestTimeout`, `bodyIdleTimeout`. */
   REQUEST_TIMEOUT: 'BW_ERR_REQUEST_TIMEOUT',
+  /** The LLM request bodies held at once by the process reached `limits.maxBufferedBytes` (503). */
+  BUFFER_FULL: 'BW_ERR_BUFFER_FULL',
   /** Every tier of the chain was skipped or failed. */
   CHAIN_EXHAUSTED: 'BW_ERR_CHAIN_EXHAUSTED',
   /** A pass-through call (a non-LLM path) could not reach its upstream. */

@@ -36,6 +36,10 @@ export class Metrics {
   readonly upstreamFirstByte: Histogram<'upstream'>;
   readonly inflight: Gauge<'route'>;
   readonly configReloads: Counter<'result'>;
+  /** LLM calls refused because the request bodies held at once reached `limits.maxBufferedBytes`. */
+  readonly bufferFull: Counter;
+  /** Source of `breakwater_buffered_request_bytes`, read at scrape time. */
+  #buffered: () => number = () => 0;
   /** Tokens and token latency (README "Metrics"). */
   readonly llm: LlmMetrics;
 
@@ -95,6 +99,25 @@ export class Metrics {
     // Both series exist from the start, so `increase(...{result="failure"}[5m]) > 0` alerts work at once.
     this.configReloads.inc({ result: 'success' }, 0);
     this.configReloads.inc({ result: 'failure' }, 0);
+    this.bufferFull = counter(
+      'breakwater_buffer_full_total',
+      'LLM calls refused with 503: request body budget full',
+      [],
+    );
+    const buffered = (): number => this.#buffered();
+    new Gauge({
+      name: 'breakwater_buffered_request_bytes',
+      help: 'Bytes of LLM request bodies held now (limits.maxBufferedBytes bounds them)',
+      registers,
+      collect() {
+        this.set(buffered());
+      },
+    });
+  }
+
+  /** Binds `breakwater_buffered_request_bytes` to the proxy's body budget (read at scrape time). */
+  bindBuffered(source: () => number): void {
+    this.#buffered = source;
   }
 
   readonly #answered = new Map<string, { usage: { inc(): void }; duration: { observe(v: number): void } }>();

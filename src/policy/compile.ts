@@ -90,6 +90,8 @@ function compileLimits(l: PolicyDocument['limits']): LimitsPolicy {
     maxJsonMembers: l.maxJsonMembers,
     maxResponseBodyBytes: l.maxResponseBody,
     maxStreamLineBytes: l.maxStreamLine,
+    // One body of the largest size allowed must always fit.
+    maxBufferedBytes: Math.max(l.maxBufferedBytes, l.maxRequestBody),
     // Node refuses a headers timeout above the request timeout: the whole request bounds its headers.
     headersTimeoutMs:
       l.requestTimeout > 0 && l.headersTimeout > l.requestTimeout ? l.requestTimeout : l.headersTimeout,

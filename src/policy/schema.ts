@@ -193,6 +193,7 @@ export const policySchema = strict(
       bodyIdleTimeout: withDefault(duration, '30s'),
       maxResponseBody: withDefault(size, '32MiB'),
       maxStreamLine: withDefault(size, '1MiB'),
+      maxBufferedBytes: withDefault(size, '32MiB'),
     }),
     resolver: withDefault(oneOf(['system', 'dns']), 'system'),
     telemetry: section({ otlp: section({ endpoint: withDefault(nullable(otlpUrl), null) }) }),

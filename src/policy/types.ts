@@ -270,6 +270,8 @@ export interface LimitsPolicy {
    * the tier fails. Default 1 MiB.
    */
   readonly maxStreamLineBytes: number;
+  /** LLM request bodies held at once by the process (at least `maxRequestBody`); past it → 503. Default 32 MiB. */
+  readonly maxBufferedBytes: number;
 }
 
 /** `fleet:` — the sidecars of one group share trip knowledge, one prober and budgets (docs/fleet.md). */

@@ -108,6 +108,7 @@ export function policyView(p: Omit<Policy, 'redacted' | 'source'>): Json {
       bodyIdleTimeout: formatDuration(p.limits.bodyIdleTimeoutMs),
       maxResponseBody: formatSize(p.limits.maxResponseBodyBytes),
       maxStreamLine: formatSize(p.limits.maxStreamLineBytes),
+      maxBufferedBytes: formatSize(p.limits.maxBufferedBytes),
     },
     telemetry: { otlp: { endpoint: p.telemetry.otlpEndpoint } },
     fleet: p.fleet && {

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { BreakwaterError, ErrorCode } from '../errors/index.ts';
 import type { LimitsPolicy } from '../policy/index.ts';
+import type { BodyBudget } from './body-budget.ts';
 import { JsonScanner, type JsonLimit } from './json-scan.ts';
 
 /** The body of an LLM call: its bytes (replayed on every tier) and the JSON object they hold. */
@@ -8,6 +9,8 @@ export interface LlmBody {
   readonly ok: true;
   readonly body: Buffer;
   readonly json: Record<string, unknown>;
+  /** Bytes taken from the process's body budget: give them back when the call ends. */
+  readonly held: number;
 }
 
 /** A body that cannot be used; `close` asks to close the connection after the answer. */
@@ -15,6 +18,8 @@ export interface BadBody {
   readonly ok: false;
   readonly error: BreakwaterError;
   readonly close: boolean;
+  /** Seconds for `Retry-After` (a full body budget is momentary), or null. */
+  readonly retryAfterSeconds: number | null;
 }
 
 /** The client went away before its body arrived: nothing to answer, not an error. */
@@ -34,7 +39,9 @@ function bytesOnly(maxRequestBodyBytes: number): BodyLimits {
 
 /** How reading an LLM call's body ended: expected outcomes, not errors. */
 type BodyResult =
-  | { readonly kind: 'ok'; readonly body: Buffer }
+  | { readonly kind: 'ok'; readonly body: Buffer; readonly held: number }
+  /** The process's body budget (`limits.maxBufferedBytes`) is full. */
+  | { readonly kind: 'buffer_full' }
   /** Larger than `limits.maxRequestBody`. */
   | { readonly kind: 'too_large' }
   /** Deeper than `limits.maxJsonDepth`, or more members than `limits.maxJsonMembers`. */
@@ -47,6 +54,7 @@ type BodyResult =
 const TOO_LARGE: BodyResult = { kind: 'too_large' };
 const IDLE: BodyResult = { kind: 'idle' };
 const ABORTED_READ: BodyResult = { kind: 'aborted' };
+const BUFFER_FULL: BodyResult = { kind: 'buffer_full' };
 
 /**
  * The body step (docs/design.md#body): reads the body within `limits` (see `readBody`) and parses
@@ -57,25 +65,37 @@ const ABORTED_READ: BodyResult = { kind: 'aborted' };
 export async function readLlmBody(
   req: IncomingMessage,
   limits: BodyLimits | number,
+  budget: BodyBudget | null = null,
 ): Promise<LlmBody | BadBody | typeof ABORTED> {
   if (typeof limits === 'number') limits = bytesOnly(limits);
-  const read = await readBody(req, limits);
+  const read = await readBody(req, limits, budget);
   if (read.kind === 'aborted') return ABORTED;
   if (read.kind !== 'ok') {
     req.resume();
-    return { ok: false, error: bodyError(read, limits), close: true };
+    const retryAfterSeconds = read.kind === 'buffer_full' ? 1 : null;
+    return { ok: false, error: bodyError(read, limits, budget), close: true, retryAfterSeconds };
   }
   const json = parseJson(read.body);
   if (json === null) {
+    budget?.give(read.held);
     const error = new BreakwaterError(ErrorCode.REQUEST_INVALID, 'request body must be a JSON object');
-    return { ok: false, error, close: false };
+    return { ok: false, error, close: false, retryAfterSeconds: null };
   }
-  return { ok: true, body: read.body, json };
+  return { ok: true, body: read.body, json, held: read.held };
 }
 
 /** The error of a body refused by a limit. */
-function bodyError(r: Exclude<BodyResult, { kind: 'ok' | 'aborted' }>, limits: BodyLimits): BreakwaterError {
+function bodyError(
+  r: Exclude<BodyResult, { kind: 'ok' | 'aborted' }>,
+  limits: BodyLimits,
+  budget: BodyBudget | null,
+): BreakwaterError {
   switch (r.kind) {
+    case 'buffer_full':
+      return new BreakwaterError(
+        ErrorCode.BUFFER_FULL,
+        `request bodies held at once would pass ${budget?.limit ?? 0} bytes (limits.maxBufferedBytes): try again`,
+      );
     case 'too_large':
       return new BreakwaterError(
         ErrorCode.BODY_TOO_LARGE,
@@ -147,7 +167,7 @@ const noop = (): void => undefined;
  * is refused early and never reaches `JSON.parse`), and silence (`bodyIdleTimeout`). After a
  * refusal the bytes still arriving are dropped unread; the caller answers and closes the connection.
  */
-function readBody(req: IncomingMessage, limits: BodyLimits): Promise<BodyResult> {
+function readBody(req: IncomingMessage, limits: BodyLimits, budget: BodyBudget | null): Promise<BodyResult> {
   return new Promise((resolve) => {
     const limit = limits.maxRequestBodyBytes;
     const declared = Number(req.headers['content-length'] ?? -1);
@@ -164,20 +184,27 @@ function readBody(req: IncomingMessage, limits: BodyLimits): Promise<BodyResult>
       settled = true;
       disarm();
       chunks.length = 0;
+      if (r.kind !== 'ok') budget?.give(size - pending);
       resolve(r);
     };
+    /** Bytes of the chunk being judged, not taken from the budget yet. */
+    let pending = 0;
     const disarm = watchBodyIdle(req, limits.bodyIdleTimeoutMs, () => settle(IDLE));
     req.on('data', (c: Buffer) => {
       if (settled) return;
       size += c.length;
+      pending = c.length;
       if (size > limit) return settle(TOO_LARGE);
       const over = scanner.push(c);
       if (over !== null) return settle({ kind: 'too_complex', limit: over });
+      if (budget !== null && !budget.take(c.length)) return settle(BUFFER_FULL);
+      pending = 0;
       chunks.push(c);
     });
-    req.on('end', () =>
-      settle({ kind: 'ok', body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size) }),
-    );
+    req.on('end', () => {
+      const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+      settle({ kind: 'ok', body, held: budget === null ? 0 : size });
+    });
     req.on('error', () => settle(ABORTED_READ));
     req.on('close', () => {
       if (!req.complete) settle(ABORTED_READ);

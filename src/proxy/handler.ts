@@ -3,7 +3,8 @@ import { BreakwaterError, ErrorCode } from '../errors/index.ts';
 import { passthroughUpstream, runChain, type ChainRequest, type Exhausted } from '../fallback/index.ts';
 import { writeJsonError, type EndpointInfo, type Protocol } from '../protocol/index.ts';
 import type { ClientWriter } from '../upstream/index.ts';
-import { ABORTED, bodyIdle, readLlmBody, watchBodyIdle, type LlmBody } from './body.ts';
+import { ABORTED, bodyIdle, readLlmBody, watchBodyIdle, type BadBody, type LlmBody } from './body.ts';
+import type { BodyBudget } from './body-budget.ts';
 import type { Generation } from './generation.ts';
 import { routeOf, type Routed } from './route-step.ts';
 import { requestTarget, type Target } from './target.ts';
@@ -13,13 +14,15 @@ import { requestTarget, type Target } from './target.ts';
  * (docs/design.md#the-pipeline-in-code): target → route → body → chain → finish. Each step returns
  * data; this function is the one place their errors become HTTP answers.
  *
- * `tunnel` is the authority of the CONNECT tunnel the request came through, or null.
+ * `tunnel` is the authority of the CONNECT tunnel the request came through, or null; `bodies` is
+ * the process's budget for the LLM bodies held at once (`limits.maxBufferedBytes`).
  */
 export async function handleRequest(
   gen: Generation,
   req: IncomingMessage,
   writer: ClientWriter,
   tunnel: string | null,
+  bodies: BodyBudget,
 ): Promise<void> {
   const startedAtMs = gen.chain.clock.now();
   const res = writer.res;
@@ -39,11 +42,10 @@ export async function handleRequest(
     passthrough(gen, req, res, routed, target);
     return;
   }
-  const body = await readLlmBody(req, gen.policy.limits);
+  const body = await readLlmBody(req, gen.policy.limits, bodies);
   if (body === ABORTED) return;
   if (!body.ok) {
-    if (body.close) refuse(req, res, routed.protocol, body.error);
-    else writeJsonError(res, routed.protocol, body.error);
+    badBody(gen, req, res, routed.protocol, body);
     return;
   }
   const creq = chainRequest(req, target, routed, routed.endpoint, body, startedAtMs);
@@ -54,7 +56,23 @@ export async function handleRequest(
     if (exhausted !== null) writeExhausted(writer, creq.route.name, exhausted);
   } finally {
     inflight.dec();
+    bodies.give(body.held);
   }
+}
+
+/** Answers a body that cannot be used: closing the connection when the rest of it was not read. */
+function badBody(
+  gen: Generation,
+  req: IncomingMessage,
+  res: ServerResponse,
+  protocol: Protocol,
+  body: BadBody,
+): void {
+  if (body.retryAfterSeconds !== null) {
+    gen.chain.metrics.bufferFull.inc();
+    refuse(req, res, protocol, body.error, { 'retry-after': String(body.retryAfterSeconds) });
+  } else if (body.close) refuse(req, res, protocol, body.error);
+  else writeJsonError(res, protocol, body.error);
 }
 
 /** The final 503 when no tier could answer, with `Retry-After` and the skips. */
@@ -81,10 +99,11 @@ export function refuse(
   res: ServerResponse,
   protocol: Protocol,
   err: BreakwaterError,
+  extra: Readonly<Record<string, string>> | null = null,
 ): void {
   res.shouldKeepAlive = false;
   req.resume();
-  writeJsonError(res, protocol, err, CLOSE);
+  writeJsonError(res, protocol, err, extra === null ? CLOSE : { ...extra, ...CLOSE });
 }
 
 /** The chain's view of the request, built once and never changed by any tier. */

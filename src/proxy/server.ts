@@ -7,6 +7,7 @@ import { listenOrFail } from '../net/index.ts';
 import { writeJsonError, writeSocketError } from '../protocol/index.ts';
 import { ClientWriter } from '../upstream/index.ts';
 import type { Generation } from './generation.ts';
+import { BodyBudget } from './body-budget.ts';
 import { handleRequest } from './handler.ts';
 import { unknownHost } from './route-step.ts';
 import { parseAuthority } from './authority.ts';
@@ -19,6 +20,8 @@ import { applyTimeouts, onClientError, onUnknownExpectation, serverOptions } fro
  */
 export class ProxyServer {
   #gen: Generation;
+  /** LLM request bodies held at once, across generations (`limits.maxBufferedBytes`). */
+  readonly bodies: BodyBudget;
   readonly #logger: Logger;
   readonly #servers: Server[];
   #inflight: number;
@@ -35,6 +38,7 @@ export class ProxyServer {
 
   constructor(gen: Generation, logger: Logger) {
     this.#gen = gen;
+    this.bodies = new BodyBudget(gen.policy.limits.maxBufferedBytes);
     this.#logger = logger;
     this.#servers = [];
     this.#inflight = 0;
@@ -51,6 +55,7 @@ export class ProxyServer {
 
   setGeneration(gen: Generation): void {
     this.#gen = gen;
+    this.bodies.limit = gen.policy.limits.maxBufferedBytes;
     for (const s of this.#servers) applyTimeouts(s, gen.policy.limits);
     for (const s of this.#tunnels.values()) applyTimeouts(s, gen.policy.limits);
   }
@@ -122,7 +127,7 @@ export class ProxyServer {
     this.#writers.add(writer);
     this.#lastActivityMs = gen.chain.clock.now();
     res.on('close', () => this.#onClose(writer, gen));
-    handleRequest(gen, req, writer, tunnel).catch((err: unknown) => {
+    handleRequest(gen, req, writer, tunnel, this.bodies).catch((err: unknown) => {
       this.#logger.error({ err }, 'request handler failed');
       const error = new BreakwaterError(ErrorCode.INTERNAL, 'internal error', { cause: err });
       writeJsonError(res, 'openai', error);

@@ -85,6 +85,7 @@ export class Sidecar {
     const sidecar = new Sidecar(options, gen, metrics, clock);
     holder.sidecar = sidecar;
     metrics.bindBreakers(() => sidecar.breakers());
+    metrics.bindBuffered(() => sidecar.proxy.bodies.held);
     try {
       sidecar.#proxyAddresses = await sidecar.proxy.listen(
         options.proxyListen ?? options.policy.listen.proxy,

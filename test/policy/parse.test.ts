@@ -52,6 +52,7 @@ describe('parsePolicy', () => {
       bodyIdleTimeoutMs: 30_000,
       maxResponseBodyBytes: 32 * 1024 * 1024,
       maxStreamLineBytes: 1024 * 1024,
+      maxBufferedBytes: 32 * 1024 * 1024,
     });
     expect(p.upstreams.map((u) => u.name)).toEqual(['max-gpu', 'ollama-cpu']);
     const max = p.upstreams[0]!;

@@ -29,7 +29,15 @@ describe('limits and cache.keyHeaders', () => {
       bodyIdleTimeoutMs: 250,
       maxResponseBodyBytes: 32 * 1024 * 1024,
       maxStreamLineBytes: 1024 * 1024,
+      maxBufferedBytes: 32 * 1024 * 1024,
     });
+  });
+
+  it('reads maxBufferedBytes, never below maxRequestBody (one body of the largest size always fits)', () => {
+    expect(parse('limits: { maxBufferedBytes: 64MiB }\n').limits.maxBufferedBytes).toBe(64 * 1024 * 1024);
+    expect(parse('limits: { maxRequestBody: 16MiB, maxBufferedBytes: 1MiB }\n').limits.maxBufferedBytes).toBe(
+      16 * 1024 * 1024,
+    );
   });
 
   it('caps headersTimeout at requestTimeout when it is longer (Node refuses that pair)', () => {
@@ -86,6 +94,7 @@ describe('limits and cache.keyHeaders', () => {
       bodyIdleTimeout: '1m30s',
       maxResponseBody: '32MiB',
       maxStreamLine: '1MiB',
+      maxBufferedBytes: '32MiB',
     });
     const again = parsePolicy(stringify(p.redacted), { file: null, env: {} });
     expect(again.limits).toEqual(p.limits);

@@ -1,5 +1,6 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { request, Agent } from 'node:http';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -117,6 +118,46 @@ upstreams: { max-gpu: { url: ${max} }, ollama-cpu: { url: ${ollama} } }
       responses: 1,
     });
     expect(errorOf(r).code).toBe('BW_ERR_BODY_TOO_COMPLEX');
+  });
+
+  it('refuses a body with 503 and Retry-After while the bodies held at once would pass limits.maxBufferedBytes, and gives the bytes back', async () => {
+    stack = await startStack({
+      policy: (max, ollama) => `
+listen: { proxy: 127.0.0.1:0, admin: 127.0.0.1:0, health: 127.0.0.1:0 }
+limits: { maxRequestBody: 4KiB, maxBufferedBytes: 6KiB }
+upstreams: { max-gpu: { url: ${max} }, ollama-cpu: { url: ${ollama} } }
+`,
+    });
+    const body = (n: number): string => {
+      const base = JSON.stringify(chatBody({ pad: '' }));
+      return JSON.stringify(chatBody({ pad: 'x'.repeat(n - base.length) }));
+    };
+    const big = body(4000);
+    const head = `POST /v1/chat/completions HTTP/1.1\r\nHost: app\r\nContent-Type: application/json\r\nContent-Length: ${big.length}\r\n\r\n`;
+    // A holds 3000 bytes of its body and waits; B's whole body would make 7000 of 6144.
+    const a = connect(stack.proxyPort, '127.0.0.1');
+    let aText = '';
+    a.setEncoding('latin1');
+    a.on('data', (c: string) => (aText += c));
+    await new Promise((r) => a.once('connect', r));
+    a.write(head + big.slice(0, 3000));
+    await expect.poll(() => stack!.sidecar.proxy.bodies.held).toBe(3000);
+    const refused = await exchange(stack.proxyPort, post('/v1/chat/completions', big), { responses: 1 });
+    expect(refused.responses[0]!.status).toBe(503);
+    expect(refused.responses[0]!.headers['retry-after']).toBe('1');
+    expect(refused.responses[0]!.headers.connection).toBe('close');
+    expect(errorOf(refused)).toMatchObject({ status: 503, code: 'BW_ERR_BUFFER_FULL' });
+    expect(stack.sidecar.proxy.bodies.held).toBe(3000);
+    a.write(big.slice(3000));
+    await expect.poll(() => /^HTTP\/1\.1 200/.test(aText)).toBe(true);
+    a.destroy();
+    await expect.poll(() => stack!.sidecar.proxy.bodies.held).toBe(0);
+    const again = await exchange(stack.proxyPort, post('/v1/chat/completions', big), { responses: 1 });
+    expect(again.responses[0]!.status).toBe(200);
+    expect(stack.max.stats().requests).toBe(2);
+    const metrics = await stack.sidecar.metrics.registry.metrics();
+    expect(metrics).toContain('breakwater_buffer_full_total 1');
+    expect(metrics).toContain('breakwater_buffered_request_bytes 0');
   });
 
   it('keeps the cache key from throwing when a body is deep within a raised limit', async () => {
