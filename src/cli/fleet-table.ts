@@ -1,5 +1,6 @@
 import type { FleetView } from '../fleet/index.ts';
 import { formatDuration } from '../policy/index.ts';
+import { columns } from './columns.ts';
 
 function ago(iso: string | null, nowMs: number): string {
   if (iso === null) return '-';
@@ -9,17 +10,6 @@ function ago(iso: string | null, nowMs: number): string {
 
 function until(iso: string, nowMs: number): string {
   return `in ${Math.max(0, Math.ceil((Date.parse(iso) - nowMs) / 1000))} s`;
-}
-
-/** Left-aligned columns, two spaces apart; the last column is not padded. */
-function table(head: string[], rows: string[][]): string[] {
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]): string =>
-    cells
-      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
-      .join('  ')
-      .trimEnd();
-  return [line(head), ...rows.map(line)];
 }
 
 /**
@@ -39,7 +29,7 @@ export function formatFleetTable(view: FleetView, nowMs: number): string {
     g.failing.length === 0 ? '-' : g.failing.map((f) => `${f.pod} ${f.failures}`).join(', '),
     g.reason ?? '-',
   ]);
-  out.push(...table(['UPSTREAM', 'GROUP', 'SINCE', 'FAILING', 'REASON'], groups), '');
+  out.push(...columns(['UPSTREAM', 'GROUP', 'SINCE', 'FAILING', 'REASON'], groups), '');
   const pods: string[][] = [];
   for (const p of view.pods) {
     for (const [name, u] of Object.entries(p.upstreams)) {
@@ -59,10 +49,10 @@ export function formatFleetTable(view: FleetView, nowMs: number): string {
     }
   }
   const podHead = ['POD', 'LAST HEARD', 'UPSTREAM', 'STATE', 'SINCE', 'OPENED BY', 'LEASES', 'TRIP REASON'];
-  out.push(...(pods.length === 0 ? ['no pods heard'] : table(podHead, pods)), '');
+  out.push(...(pods.length === 0 ? ['no pods heard'] : columns(podHead, pods)), '');
   const leases = view.leases.map((l) => [l.kind, l.upstream, l.pod, l.id ?? '-', until(l.expires_at, nowMs)]);
   out.push(
-    ...(leases.length === 0 ? ['no leases'] : table(['LEASE', 'UPSTREAM', 'POD', 'ID', 'EXPIRES'], leases)),
+    ...(leases.length === 0 ? ['no leases'] : columns(['LEASE', 'UPSTREAM', 'POD', 'ID', 'EXPIRES'], leases)),
   );
   return out.join('\n') + '\n';
 }

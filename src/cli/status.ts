@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { AdminClient, DEFAULT_ADMIN_URL, type BreakerTable } from '../admin/index.ts';
 import { ErrorCode, hasCode } from '../errors/index.ts';
+import { columns } from './columns.ts';
 import { formatFleetTable } from './fleet-table.ts';
 import { ExitCode, type CliIo } from './program.ts';
 
@@ -76,14 +77,8 @@ export function formatBreakerTable(table: BreakerTable, nowMs: number): string {
     nextAttempt(b.next_attempt_at, b.state, nowMs),
     b.trip_reason ?? '-',
   ]);
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]): string =>
-    cells
-      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
-      .join('  ')
-      .trimEnd();
   if (rows.length === 0) return 'no circuit breakers\n';
-  return [line(head), ...rows.map(line)].join('\n') + '\n';
+  return columns(head, rows).join('\n') + '\n';
 }
 
 type StatusOptions = AdminCliOptions & { watch?: boolean; fleet?: boolean };
