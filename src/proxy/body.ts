@@ -184,26 +184,27 @@ function readBody(req: IncomingMessage, limits: BodyLimits, budget: BodyBudget |
       settled = true;
       disarm();
       chunks.length = 0;
-      if (r.kind !== 'ok') budget?.give(size - pending);
+      if (r.kind !== 'ok') budget?.give(taken);
       resolve(r);
     };
-    /** Bytes of the chunk being judged, not taken from the budget yet. */
-    let pending = 0;
+    /** Bytes taken from the budget so far. */
+    let taken = 0;
     const disarm = watchBodyIdle(req, limits.bodyIdleTimeoutMs, () => settle(IDLE));
     req.on('data', (c: Buffer) => {
       if (settled) return;
       size += c.length;
-      pending = c.length;
       if (size > limit) return settle(TOO_LARGE);
       const over = scanner.push(c);
       if (over !== null) return settle({ kind: 'too_complex', limit: over });
-      if (budget !== null && !budget.take(c.length)) return settle(BUFFER_FULL);
-      pending = 0;
+      if (budget !== null) {
+        if (!budget.take(c.length)) return settle(BUFFER_FULL);
+        taken += c.length;
+      }
       chunks.push(c);
     });
     req.on('end', () => {
       const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
-      settle({ kind: 'ok', body, held: budget === null ? 0 : size });
+      settle({ kind: 'ok', body, held: taken });
     });
     req.on('error', () => settle(ABORTED_READ));
     req.on('close', () => {

@@ -68,11 +68,13 @@ function badBody(
   protocol: Protocol,
   body: BadBody,
 ): void {
-  if (body.retryAfterSeconds !== null) {
-    gen.chain.metrics.bufferFull.inc();
-    refuse(req, res, protocol, body.error, { 'retry-after': String(body.retryAfterSeconds) });
-  } else if (body.close) refuse(req, res, protocol, body.error);
-  else writeJsonError(res, protocol, body.error);
+  if (body.error.code === ErrorCode.BUFFER_FULL) gen.chain.metrics.bufferFull.inc();
+  if (!body.close) {
+    writeJsonError(res, protocol, body.error);
+    return;
+  }
+  const retry = body.retryAfterSeconds === null ? null : { 'retry-after': String(body.retryAfterSeconds) };
+  refuse(req, res, protocol, body.error, retry);
 }
 
 /** The final 503 when no tier could answer, with `Retry-After` and the skips. */
