@@ -1,15 +1,12 @@
-import { existsSync } from 'node:fs';
 import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
 import { afterEach, describe, expect, it } from 'vitest';
+import { HAVE_CHROMIUM, launchChromium } from '../helpers/chromium.ts';
 import type { HistoryView } from '../../src/history/index.ts';
 import { chat, ROOT, startFull, type Full } from '../sidecar/helpers.ts';
 
-/** Debian's chromium (`apt-get install chromium`; `.ci/run` installs it). */
-const CHROMIUM = '/usr/bin/chromium';
-const HAVE_CHROMIUM = existsSync(CHROMIUM);
 /** A Chromium start takes seconds alone and far more on a loaded machine (as in page.test.ts). */
 const PAGE_TEST_TIMEOUT_MS = 60_000;
 
@@ -29,18 +26,7 @@ afterEach(async () => {
 });
 
 async function browser(dir: string): Promise<BrowserContext> {
-  open.context = await chromium.launchPersistentContext(join(dir, 'profile'), {
-    executablePath: CHROMIUM,
-    headless: true,
-    viewport: { width: 1180, height: 760 },
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--no-first-run',
-      '--disable-background-networking',
-    ],
-  });
+  open.context = await launchChromium(dir);
   return open.context;
 }
 

@@ -1,14 +1,11 @@
-import { existsSync } from 'node:fs';
 import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
 import { afterEach, describe, expect, it } from 'vitest';
+import { CHROMIUM, HAVE_CHROMIUM, launchChromium } from '../helpers/chromium.ts';
 import { basePolicy, chat, ROOT, startFull, type Full } from '../sidecar/helpers.ts';
 
-/** Debian's chromium (`apt-get install chromium`; `.ci/run` installs it). */
-const CHROMIUM = '/usr/bin/chromium';
-const HAVE_CHROMIUM = existsSync(CHROMIUM);
 /**
  * Per-test limit: a Chromium start and a few page refreshes take ~8 s alone but over 20 s (the
  * default) when the whole suite runs on a loaded 2-core machine.
@@ -34,22 +31,7 @@ afterEach(async () => {
 
 async function browser(): Promise<BrowserContext> {
   open.dir ??= await mkdtemp(join(tmpdir(), 'bw-chromium-'));
-  // A persistent context is how Playwright takes a fresh --user-data-dir.
-  open.context = await chromium.launchPersistentContext(join(open.dir, 'profile'), {
-    executablePath: CHROMIUM,
-    headless: true,
-    viewport: { width: 1180, height: 760 },
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  open.context = await launchChromium(open.dir);
   return open.context;
 }
 

@@ -1,16 +1,13 @@
-import { existsSync } from 'node:fs';
 import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { HAVE_CHROMIUM, launchChromium } from '../helpers/chromium.ts';
 import { findRedis } from '../helpers/redis.ts';
 import { ROOT, basePolicy, chat, startFull, type Full } from '../sidecar/helpers.ts';
 import { groupName } from './helpers.ts';
 
-/** Debian's chromium (`.ci/run` installs it). */
-const CHROMIUM = '/usr/bin/chromium';
-const HAVE_CHROMIUM = existsSync(CHROMIUM);
 const redis = await findRedis();
 afterAll(async () => {
   await redis?.close();
@@ -32,18 +29,7 @@ afterEach(async () => {
 
 async function browser(): Promise<BrowserContext> {
   open.dir ??= await mkdtemp(join(tmpdir(), 'bw-fleet-page-'));
-  open.context = await chromium.launchPersistentContext(join(open.dir, 'profile'), {
-    executablePath: CHROMIUM,
-    headless: true,
-    viewport: { width: 1280, height: 900 },
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--no-first-run',
-      '--disable-background-networking',
-    ],
-  });
+  open.context = await launchChromium(open.dir, { width: 1280, height: 900 });
   return open.context;
 }
 
