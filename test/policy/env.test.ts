@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { policyError } from '../helpers/policy.ts';
 import { parsePolicy, PolicyError, REDACTED, type Policy } from '../../src/policy/index.ts';
 import { substitute } from '../../src/policy/interpolate.ts';
 
@@ -6,12 +7,7 @@ const parse = (text: string, env: Record<string, string | undefined>): Policy =>
   parsePolicy(text, { file: 'p.yaml', env });
 
 function rejected(text: string, env: Record<string, string | undefined>): PolicyError {
-  try {
-    parse(text, env);
-  } catch (err) {
-    return err as PolicyError;
-  }
-  throw new Error('expected the policy to be rejected');
+  return policyError(text, 'p.yaml', env);
 }
 
 describe('substitute', () => {

@@ -3,6 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { policyError } from '../helpers/policy.ts';
 import { ErrorCode } from '../../src/errors/index.ts';
 import { loadPolicyFile, parsePolicy, PolicyError, type PolicyProblem } from '../../src/policy/index.ts';
 
@@ -10,13 +11,7 @@ const FILE = '/etc/breakwater/policy.yaml';
 
 /** Parses `text` expecting failure; returns the PolicyError. */
 function problemsOf(text: string, env: Record<string, string> = {}): PolicyError {
-  try {
-    parsePolicy(text, { file: FILE, env });
-  } catch (err) {
-    expect(err).toBeInstanceOf(PolicyError);
-    return err as PolicyError;
-  }
-  throw new Error('expected the policy to be rejected');
+  return policyError(text, FILE, env);
 }
 
 const only = (err: PolicyError): PolicyProblem => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parsePolicy, PolicyError, REDACTED } from '../../src/policy/index.ts';
+import { policyError } from '../helpers/policy.ts';
+import { parsePolicy, REDACTED } from '../../src/policy/index.ts';
 
 const UPSTREAMS = `upstreams:
   max-gpu: { url: http://max-serve:8000 }
@@ -10,15 +11,7 @@ function parse(text: string, env: Record<string, string> = {}) {
   return parsePolicy(text, { file: '/etc/breakwater/policy.yaml', env });
 }
 
-function messageOf(text: string): string {
-  try {
-    parse(text);
-  } catch (err) {
-    expect(err).toBeInstanceOf(PolicyError);
-    return (err as PolicyError).message;
-  }
-  throw new Error('expected the policy to be rejected');
-}
+const messageOf = (text: string): string => policyError(text, '/etc/breakwater/policy.yaml').message;
 
 describe('policy fleet section', () => {
   it('fills every default when only redis and group are given', () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { policyError } from '../helpers/policy.ts';
 import { ErrorCode } from '../../src/errors/index.ts';
 import { parsePolicy, POLICY_LIMITS, PolicyError, type PolicyProblem } from '../../src/policy/index.ts';
 
@@ -6,14 +7,9 @@ const FILE = 'policy.yaml';
 const UPSTREAMS = 'upstreams: { a: { url: "http://a" } }\n';
 
 function rejected(text: string): PolicyError {
-  try {
-    parsePolicy(text, { file: FILE, env: {} });
-  } catch (err) {
-    expect(err).toBeInstanceOf(PolicyError);
-    expect((err as PolicyError).code).toBe(ErrorCode.POLICY_INVALID);
-    return err as PolicyError;
-  }
-  throw new Error('expected the policy to be rejected');
+  const err = policyError(text, FILE);
+  expect(err.code).toBe(ErrorCode.POLICY_INVALID);
+  return err;
 }
 
 const only = (err: PolicyError): PolicyProblem => {

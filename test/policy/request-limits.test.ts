@@ -1,19 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import { policyError } from '../helpers/policy.ts';
 import { stringify } from 'yaml';
-import { parsePolicy, PolicyError } from '../../src/policy/index.ts';
+import { parsePolicy } from '../../src/policy/index.ts';
 
 const UPSTREAMS = 'upstreams: { a: { url: "http://a:1" } }\n';
 const parse = (text: string) => parsePolicy(UPSTREAMS + text, { file: null, env: {} });
 
-function messageOf(text: string): string {
-  try {
-    parse(text);
-  } catch (err) {
-    expect(err).toBeInstanceOf(PolicyError);
-    return (err as PolicyError).message;
-  }
-  throw new Error('expected the policy to be rejected');
-}
+const messageOf = (text: string): string => policyError(UPSTREAMS + text, null).message;
 
 describe('limits and cache.keyHeaders', () => {
   it('reads every limit when they are set', () => {

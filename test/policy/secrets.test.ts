@@ -1,17 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import { policyError } from '../helpers/policy.ts';
 import { parsePolicy, PolicyError } from '../../src/policy/index.ts';
 import { redactUserinfo } from '../../src/policy/view.ts';
 
 const UPSTREAMS = 'upstreams: { a: { url: "http://a" } }\n';
 
 function rejected(text: string, env: Record<string, string> = {}): PolicyError {
-  try {
-    parsePolicy(text, { file: 'p.yaml', env });
-  } catch (err) {
-    expect(err).toBeInstanceOf(PolicyError);
-    return err as PolicyError;
-  }
-  throw new Error('expected the policy to be rejected');
+  return policyError(text, 'p.yaml', env);
 }
 
 /** Everything a rejection shows: the message and the structured problems. */
