@@ -16,6 +16,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { firstJsonLine } from './child-output.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const MODE = process.argv[2] === 'sse' ? 'sse' : 'json';
@@ -41,27 +42,6 @@ const children: ChildProcess[] = [];
 process.on('exit', () => {
   for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
 });
-
-function firstJsonLine<T>(child: ChildProcess, pick: (rec: Record<string, unknown>) => T | null): Promise<T> {
-  return new Promise((resolve, reject) => {
-    let buf = '';
-    const timer = setTimeout(() => reject(new Error('child did not report in time')), 15_000);
-    child.stdout!.on('data', (c: Buffer) => {
-      buf += c.toString();
-      let i;
-      while ((i = buf.indexOf('\n')) !== -1) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        if (!line.startsWith('{')) continue;
-        const v = pick(JSON.parse(line) as Record<string, unknown>);
-        if (v !== null) {
-          clearTimeout(timer);
-          resolve(v);
-        }
-      }
-    });
-  });
-}
 
 function run(cmd: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {

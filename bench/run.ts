@@ -22,6 +22,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
+import { firstLine } from './child-output.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const QUICK = process.argv.includes('--quick');
@@ -46,28 +47,6 @@ function stopAll(): void {
   for (const c of children) if (c.exitCode === null && c.pid !== undefined) c.kill('SIGTERM');
 }
 process.on('exit', stopAll);
-
-/** Reads lines of a child's stdout until `pick` returns a value. */
-function firstLine<T>(child: ChildProcess, pick: (line: string) => T | null, limitMs = 10_000): Promise<T> {
-  return new Promise((resolve, reject) => {
-    let buf = '';
-    const timer = setTimeout(() => reject(new Error('child did not report in time')), limitMs);
-    child.stdout!.on('data', (c: Buffer) => {
-      buf += c.toString();
-      let i;
-      while ((i = buf.indexOf('\n')) !== -1) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        const v = pick(line);
-        if (v !== null) {
-          clearTimeout(timer);
-          resolve(v);
-        }
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`child exited ${code}`)));
-  });
-}
 
 /** A free port, for nginx only (it cannot report the port it picked): bind 0, read, close. */
 function freePort(): Promise<number> {
