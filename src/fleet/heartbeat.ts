@@ -6,7 +6,7 @@ import type { PodView } from './view.ts';
 
 /**
  * One heartbeat, one round trip: this pod's view and membership out (the view expires after 3
- * heartbeats), the group's streaks, open and forced states of every upstream in. Marks the store
+ * heartbeats), the group's streaks, open, forced and last recovery of every upstream in. Marks the store
  * up or down; repairs what missed events left (`reconcile`).
  */
 export async function heartbeat(
@@ -17,7 +17,9 @@ export async function heartbeat(
   const k = ctx.keys;
   const p = ctx.store.sync.pipeline() as FleetPipeline;
   p.bwHeartbeat(k.pods, k.pod(ctx.podId), ctx.podId, JSON.stringify(view), 3 * ctx.policy.heartbeatMs);
-  for (const l of links) p.hgetall(k.streak(l.name)).get(k.open(l.name)).get(k.forced(l.name));
+  for (const l of links) {
+    p.hgetall(k.streak(l.name)).get(k.open(l.name)).get(k.forced(l.name)).get(k.recovered(l.name));
+  }
   let results: [Error | null, unknown][] | null;
   try {
     results = await p.exec();
@@ -35,11 +37,12 @@ export async function heartbeat(
   ctx.metrics.peers.set(members);
   links.forEach((link, i) => {
     link.budget?.resume();
-    const at = 1 + 3 * i;
+    const at = 1 + 4 * i;
     reconcile(ctx, link, nowAt, {
       streak: results[at]![1],
       open: results[at + 1]![1],
       forced: results[at + 2]![1],
+      recovered: results[at + 3]![1],
     });
   });
 }

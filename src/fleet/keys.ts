@@ -34,6 +34,15 @@ export class FleetKeys {
     return `${this.#base}open:${upstream}`;
   }
 
+  /**
+   * String: the group's last recovery (JSON: at, pod, reason), expiring. Lets a heartbeat that finds
+   * the open state gone before the `recovered` event arrives (or when the event was lost) give the
+   * prober's reason rather than a bare "no longer held open".
+   */
+  recovered(upstream: string): string {
+    return `${this.#base}recovered:${upstream}`;
+  }
+
   /** String: an operator forced the upstream open for the whole group (JSON: by, via, reason, at). */
   forced(upstream: string): string {
     return `${this.#base}forced:${upstream}`;

@@ -116,7 +116,17 @@ function sendRecovered(ctx: FleetContext, link: UpstreamLink): void {
   link.board.clear();
   link.lease.forget();
   ctx.store.sync
-    .bwRecover(k.open(link.name), k.streak(link.name), k.probe(link.name), ctx.podId, k.channel, msg)
+    .bwRecover(
+      k.open(link.name),
+      k.streak(link.name),
+      k.probe(link.name),
+      k.recovered(link.name),
+      ctx.podId,
+      k.channel,
+      msg,
+      link.openTtlMs,
+      reason,
+    )
     .catch((err: unknown) => ctx.store.markDown('report', err));
 }
 

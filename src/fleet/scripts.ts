@@ -68,11 +68,14 @@ redis.call('PUBLISH', ARGV[2], cjson.encode({t = 'ok', u = ARGV[3], pod = ARGV[1
 return 1`;
 
 /**
- * The prober closed its breaker: the group's open state, streak and probe lease end, and every
- * pod hears it. KEYS: open, streak, probe. ARGV: pod id, channel, message JSON.
+ * The prober closed its breaker: the group's open state, streak and probe lease end, the recovery
+ * is recorded (Redis time, expiring after `ttl`), and every pod hears it.
+ * KEYS: open, streak, probe, recovered. ARGV: pod id, channel, message JSON, ttl ms, reason.
  */
-export const RECOVER = `redis.call('DEL', KEYS[1], KEYS[2])
+export const RECOVER = `${NOW}
+redis.call('DEL', KEYS[1], KEYS[2])
 if redis.call('GET', KEYS[3]) == ARGV[1] then redis.call('DEL', KEYS[3]) end
+redis.call('SET', KEYS[4], cjson.encode({at = now, pod = ARGV[1], reason = ARGV[5]}), 'PX', ARGV[4])
 redis.call('PUBLISH', ARGV[2], ARGV[3])
 return 1`;
 

@@ -33,9 +33,12 @@ export interface FleetScripts {
     open: string,
     streak: string,
     probe: string,
+    recovered: string,
     pod: string,
     channel: string,
     msg: string,
+    ttlMs: number,
+    reason: string,
   ): Promise<number>;
   bwHeartbeat(
     pods: string,
@@ -60,7 +63,7 @@ const SCRIPTS: ReadonlyArray<readonly [keyof FleetScripts, number, string]> = [
   ['bwProbeDrop', 1, PROBE_DROP],
   ['bwReportFailing', 1, REPORT_FAILING],
   ['bwReportOk', 1, REPORT_OK],
-  ['bwRecover', 3, RECOVER],
+  ['bwRecover', 4, RECOVER],
   ['bwHeartbeat', 2, HEARTBEAT],
 ];
 

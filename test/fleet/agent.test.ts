@@ -1,5 +1,8 @@
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { BreakerState } from '../../src/breaker/index.ts';
+import { Redis } from 'ioredis';
+import { FleetKeys } from '../../src/fleet/keys.ts';
+import { RECOVER } from '../../src/fleet/scripts.ts';
 import { findRedis } from '../helpers/redis.ts';
 import { fail, fleetPolicy, groupName, metricValue, startPod, succeed, type Pod } from './helpers.ts';
 
@@ -108,6 +111,48 @@ describe.skipIf(redis === null)('FleetAgent', () => {
       await metricValue(c!.registry, 'breakwater_fleet_probe_leases_total', { upstream: 'max-gpu' }),
     ).toBe(1);
     expect((await a!.agent.view()).upstreams['max-gpu']!.state).toBe('closed');
+  });
+
+  it('closes with the prober\'s reason from the store when the recovered message never arrives', async () => {
+    const g = groupName();
+    const [a, b] = await Promise.all(['pod-a', 'pod-b'].map((p) => startPod(fleetPolicy(redis!.url, g, p))));
+    pods.push(a!, b!);
+    fail(a!.max, 3);
+    fail(b!.max, 3);
+    await vi.waitFor(() => {
+      expect(a!.agent.groupState('max-gpu')).toBe('open');
+      expect(b!.agent.groupState('max-gpu')).toBe('open');
+    }, WAIT);
+    // A prober elsewhere recovers, but its message goes to a channel no pod listens on.
+    const keys = new FleetKeys('breakwater:fleet:', g);
+    const u = 'max-gpu';
+    const reason = `pod-z closed ${u} after its half-open trials succeeded`;
+    const raw = new Redis(redis!.url);
+    try {
+      await raw.eval(
+        RECOVER,
+        4,
+        keys.open(u),
+        keys.streak(u),
+        keys.probe(u),
+        keys.recovered(u),
+        'pod-z',
+        `${keys.channel}:nowhere`,
+        JSON.stringify({ t: 'recovered', u, pod: 'pod-z', reason }),
+        60_000,
+        reason,
+      );
+    } finally {
+      raw.disconnect();
+    }
+    await vi.waitFor(() => {
+      expect(a!.max.state).toBe(BreakerState.CLOSED);
+      expect(b!.max.state).toBe(BreakerState.CLOSED);
+    }, WAIT);
+    for (const p of [a!, b!]) {
+      const closed = p.transitions.at(-1)!;
+      expect(closed).toMatchObject({ to: 'closed', reason: `fleet: ${reason}` });
+    }
   });
 
   it('keeps the probe lease with the prober through the wait after a failed trial', async () => {

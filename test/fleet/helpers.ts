@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Registry } from 'prom-client';
-import { CircuitBreaker } from '../../src/breaker/index.ts';
+import { CircuitBreaker, type Transition } from '../../src/breaker/index.ts';
 import { ManualClock, systemClock } from '../../src/clock/index.ts';
 import { FleetAgent, type FleetBudget } from '../../src/fleet/index.ts';
 import { silentLogger, type Logger } from '../../src/log/index.ts';
@@ -49,6 +49,8 @@ export interface Pod {
   readonly ollama: CircuitBreaker;
   readonly budget: FleetBudget;
   readonly registry: Registry;
+  /** Transitions of `max`, oldest first. */
+  readonly transitions: Transition[];
 }
 
 /** Starts a pod's agent and binds fresh breakers to it (time of the breakers: a manual clock). */
@@ -64,11 +66,16 @@ export async function startPod(policy: Policy, logger: Logger = silentLogger()):
   });
   const clock = new ManualClock(Date.now());
   const [maxPolicy, ollamaPolicy] = policy.upstreams;
-  const max = new CircuitBreaker('max-gpu', maxPolicy!.breaker, { clock, random: () => 0 });
+  const transitions: Transition[] = [];
+  const max = new CircuitBreaker('max-gpu', maxPolicy!.breaker, {
+    clock,
+    random: () => 0,
+    onTransition: (t) => transitions.push(t),
+  });
   const ollama = new CircuitBreaker('ollama-cpu', ollamaPolicy!.breaker, { clock, random: () => 0 });
   agent.bind(max, maxPolicy!);
   const budget = agent.bind(ollama, ollamaPolicy!)!;
-  return { name: policy.fleet!.podId!, agent, clock, max, ollama, budget, registry };
+  return { name: policy.fleet!.podId!, agent, clock, max, ollama, budget, registry, transitions };
 }
 
 /** `n` failed calls through a breaker. */
