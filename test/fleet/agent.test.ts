@@ -113,7 +113,7 @@ describe.skipIf(redis === null)('FleetAgent', () => {
     expect((await a!.agent.view()).upstreams['max-gpu']!.state).toBe('closed');
   });
 
-  it('closes with the prober\'s reason from the store when the recovered message never arrives', async () => {
+  it("closes with the prober's reason from the store when the recovered message never arrives", async () => {
     const g = groupName();
     const [a, b] = await Promise.all(['pod-a', 'pod-b'].map((p) => startPod(fleetPolicy(redis!.url, g, p))));
     pods.push(a!, b!);
