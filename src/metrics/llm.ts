@@ -1,4 +1,5 @@
-import { Counter, Histogram, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { PlainCounter, PlainHistogram, type HistogramSeries, type Series } from './plain.ts';
 
 /** `kind` values of `breakwater_tokens_total`. */
 export const TokenKind = {
@@ -27,56 +28,44 @@ export interface AnswerTokens {
   readonly estimatedCompletion: number;
 }
 
-interface Child {
-  inc(v?: number): void;
-}
-interface Observer {
-  observe(v: number): void;
-}
-
 /**
  * The LLM metrics (README "Metrics"): tokens by route, tier, model and kind; answers without
- * usable usage; inter-token latency and output tokens per second by tier. Labelled children are
- * looked up once and kept, as in {@link Metrics.answered}.
+ * usable usage; inter-token latency and output tokens per second by tier. Plain numbers,
+ * published when scraped (metrics/plain.ts).
  */
 export class LlmMetrics {
-  readonly tokens: Counter<'route' | 'tier' | 'model' | 'kind'>;
-  readonly usageUnknown: Counter<'route' | 'tier'>;
-  readonly interToken: Histogram<'tier'>;
-  readonly outputRate: Histogram<'tier'>;
+  readonly tokens: PlainCounter<'route' | 'tier' | 'model' | 'kind'>;
+  readonly usageUnknown: PlainCounter<'route' | 'tier'>;
+  readonly interToken: PlainHistogram<'tier'>;
+  readonly outputRate: PlainHistogram<'tier'>;
   readonly #models = new Set<string>();
-  readonly #tokenChildren = new Map<string, Child>();
-  readonly #unknownChildren = new Map<string, Child>();
-  readonly #interChildren = new Map<string, Observer>();
-  readonly #rateChildren = new Map<string, Observer>();
 
   constructor(registry: Registry) {
-    const registers = [registry];
-    this.tokens = new Counter({
+    this.tokens = new PlainCounter({
       name: 'breakwater_tokens_total',
       help: 'Tokens upstreams reported (prompt, completion), or stream events counted as tokens (completion_estimate)',
       labelNames: ['route', 'tier', 'model', 'kind'],
-      registers,
+      registry,
     });
-    this.usageUnknown = new Counter({
+    this.usageUnknown = new PlainCounter({
       name: 'breakwater_token_usage_unknown_total',
       help: 'Answers whose upstream reported no usable token usage (absent or malformed)',
       labelNames: ['route', 'tier'],
-      registers,
+      registry,
     });
-    this.interToken = new Histogram({
+    this.interToken = new PlainHistogram({
       name: 'breakwater_inter_token_seconds',
       help: 'Time between successive reads of stream events from an upstream, per tier',
       labelNames: ['tier'],
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-      registers,
+      registry,
     });
-    this.outputRate = new Histogram({
+    this.outputRate = new PlainHistogram({
       name: 'breakwater_output_tokens_per_second',
       help: 'Completion tokens per second of one answer, after its first token (streams) or over the call (whole answers)',
       labelNames: ['tier'],
       buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000],
-      registers,
+      registry,
     });
   }
 
@@ -92,12 +81,7 @@ export class LlmMetrics {
 
   /** Records the tokens of one answer; one with nothing reported counts as unknown. */
   answerTokens(route: string, tier: string, model: string | null, t: AnswerTokens): void {
-    if (t.prompt === null && t.completion === null) {
-      const key = `${route}\u0000${tier}`;
-      let c = this.#unknownChildren.get(key);
-      if (c === undefined) this.#unknownChildren.set(key, (c = this.usageUnknown.labels({ route, tier })));
-      c.inc();
-    }
+    if (t.prompt === null && t.completion === null) this.usageUnknown.of({ route, tier }).inc();
     const label = this.modelLabel(model);
     if (t.prompt !== null) this.#token(route, tier, label, TokenKind.PROMPT).inc(t.prompt);
     if (t.completion !== null) this.#token(route, tier, label, TokenKind.COMPLETION).inc(t.completion);
@@ -106,25 +90,18 @@ export class LlmMetrics {
     }
   }
 
-  #token(route: string, tier: string, model: string, kind: TokenKind): Child {
-    const key = `${route}\u0000${tier}\u0000${model}\u0000${kind}`;
-    let c = this.#tokenChildren.get(key);
-    if (c === undefined) this.#tokenChildren.set(key, (c = this.tokens.labels({ route, tier, model, kind })));
-    return c;
+  #token(route: string, tier: string, model: string, kind: TokenKind): Series {
+    return this.tokens.of({ route, tier, model, kind });
   }
 
-  /** The inter-token histogram child of a tier (held by a stream for its whole life). */
-  interTokenOf(tier: string): Observer {
-    let c = this.#interChildren.get(tier);
-    if (c === undefined) this.#interChildren.set(tier, (c = this.interToken.labels({ tier })));
-    return c;
+  /** The inter-token histogram series of a tier (held by a stream for its whole life). */
+  interTokenOf(tier: string): HistogramSeries {
+    return this.interToken.of({ tier });
   }
 
   /** Records one answer's output rate, in completion tokens per second. */
   outputTokensPerSecond(tier: string, rate: number): void {
     if (!(rate > 0) || !Number.isFinite(rate)) return;
-    let c = this.#rateChildren.get(tier);
-    if (c === undefined) this.#rateChildren.set(tier, (c = this.outputRate.labels({ tier })));
-    c.observe(rate);
+    this.outputRate.of({ tier }).observe(rate);
   }
 }

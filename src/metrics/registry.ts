@@ -1,5 +1,6 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { LlmMetrics } from './llm.ts';
+import { PlainCounter, PlainGauge, PlainHistogram, type Series } from './plain.ts';
 
 /** Gauge values of `circuit_breaker_state` (the README's Metrics table): `== 0` means open, as in the original queries. */
 export const STATE_GAUGE: Readonly<Record<string, number>> = Object.freeze({
@@ -31,10 +32,10 @@ export class Metrics {
   readonly breakerTimeouts: Counter<'name'>;
   readonly breakerRejections: Counter<'name'>;
   readonly breakerTransitions: Counter<'name' | 'from' | 'to'>;
-  readonly tierUsage: Counter<'route' | 'tier'>;
-  readonly requestDuration: Histogram<'route' | 'tier' | 'status'>;
-  readonly upstreamFirstByte: Histogram<'upstream'>;
-  readonly inflight: Gauge<'route'>;
+  readonly tierUsage: PlainCounter<'route' | 'tier'>;
+  readonly requestDuration: PlainHistogram<'route' | 'tier' | 'status'>;
+  readonly upstreamFirstByte: PlainHistogram<'upstream'>;
+  readonly inflight: PlainGauge<'route'>;
   readonly configReloads: Counter<'result'>;
   /** LLM calls refused because the request bodies held at once reached `limits.maxBufferedBytes`. */
   readonly bufferFull: Counter;
@@ -70,29 +71,33 @@ export class Metrics {
       'from',
       'to',
     ]);
-    this.tierUsage = counter('fallback_chain_tier_usage_total', 'Requests answered by each tier', [
-      'route',
-      'tier',
-    ]);
-    this.requestDuration = new Histogram({
+    // The request path's own metrics: plain numbers, published when scraped (metrics/plain.ts).
+    const registry = this.registry;
+    this.tierUsage = new PlainCounter({
+      name: 'fallback_chain_tier_usage_total',
+      help: 'Requests answered by each tier',
+      labelNames: ['route', 'tier'],
+      registry,
+    });
+    this.requestDuration = new PlainHistogram({
       name: 'breakwater_request_duration_seconds',
       help: 'Proxied request duration, to the end of the answer',
       labelNames: ['route', 'tier', 'status'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
-      registers,
+      registry,
     });
-    this.upstreamFirstByte = new Histogram({
+    this.upstreamFirstByte = new PlainHistogram({
       name: 'breakwater_upstream_first_byte_seconds',
       help: 'Time from dispatch to the first token (first event, or whole body) per upstream',
       labelNames: ['upstream'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10],
-      registers,
+      registry,
     });
-    this.inflight = new Gauge({
+    this.inflight = new PlainGauge({
       name: 'breakwater_inflight_requests',
       help: 'Requests in flight on the proxy listener',
       labelNames: ['route'],
-      registers,
+      registry,
     });
     this.llm = new LlmMetrics(this.registry);
     this.configReloads = counter('breakwater_config_reloads_total', 'Policy reloads by result', ['result']);
@@ -120,40 +125,20 @@ export class Metrics {
     this.#buffered = source;
   }
 
-  readonly #answered = new Map<string, { usage: { inc(): void }; duration: { observe(v: number): void } }>();
-  readonly #firstByte = new Map<string, { observe(v: number): void }>();
-  readonly #inflightByRoute = new Map<string, { inc(): void; dec(): void }>();
-
-  /**
-   * Records one answered request. Labelled children are looked up once per label set and kept:
-   * prom-client hashes the label object on every call otherwise.
-   */
+  /** Records one answered request. */
   answered(route: string, tier: string, status: number, seconds: number): void {
-    const key = `${route}\u0000${tier}\u0000${status}`;
-    let c = this.#answered.get(key);
-    if (c === undefined) {
-      c = {
-        usage: this.tierUsage.labels({ route, tier }),
-        duration: this.requestDuration.labels({ route, tier, status: String(status) }),
-      };
-      this.#answered.set(key, c);
-    }
-    c.usage.inc();
-    c.duration.observe(seconds);
+    this.tierUsage.of({ route, tier }).inc();
+    this.requestDuration.of({ route, tier, status: String(status) }).observe(seconds);
   }
 
   /** Records an upstream's time to first token. */
   firstByte(upstream: string, seconds: number): void {
-    let c = this.#firstByte.get(upstream);
-    if (c === undefined) this.#firstByte.set(upstream, (c = this.upstreamFirstByte.labels({ upstream })));
-    c.observe(seconds);
+    this.upstreamFirstByte.of({ upstream }).observe(seconds);
   }
 
   /** The in-flight gauge of a route. */
-  inflightOf(route: string): { inc(): void; dec(): void } {
-    let c = this.#inflightByRoute.get(route);
-    if (c === undefined) this.#inflightByRoute.set(route, (c = this.inflight.labels({ route })));
-    return c;
+  inflightOf(route: string): Series {
+    return this.inflight.of({ route });
   }
 
   /**
