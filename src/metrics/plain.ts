@@ -75,7 +75,10 @@ abstract class PlainMetric<L extends string, S> {
   readonly help: string;
   readonly labelNames: readonly L[];
   readonly aggregator = 'sum';
-  protected readonly series = new Map<string, { readonly labels: Labels<L>; readonly s: S }>();
+  /** Every series with its labels, in creation order (what a scrape reads). */
+  protected readonly series: { readonly labels: Labels<L>; readonly s: S }[] = [];
+  /** Label value → next level, one level per label name; the last level holds the series. */
+  #root = new Map<string, unknown>();
 
   constructor(o: Options<L>) {
     this.name = o.name;
@@ -87,21 +90,34 @@ abstract class PlainMetric<L extends string, S> {
 
   protected abstract create(): S;
 
-  /** The series of a label set, created at 0 the first time; hold it rather than look it up per call. */
+  /**
+   * The series of a label set, created at 0 the first time. One `Map` lookup per label and no
+   * string built: a label value's hash is computed once per string and kept by V8.
+   */
   of(labels: Labels<L>): S {
-    let key = '';
-    for (const n of this.labelNames) key += `${labels[n]}\u0000`;
-    let e = this.series.get(key);
-    if (e === undefined) {
-      const copy = {} as Record<L, string>;
-      for (const n of this.labelNames) copy[n] = String(labels[n]);
-      this.series.set(key, (e = { labels: copy, s: this.create() }));
+    const names = this.labelNames;
+    let level = this.#root;
+    const last = names.length - 1;
+    for (let i = 0; i < last; i++) {
+      const v = labels[names[i]!];
+      let next = level.get(v) as Map<string, unknown> | undefined;
+      if (next === undefined) level.set(v, (next = new Map<string, unknown>()));
+      level = next;
     }
-    return e.s;
+    const v = last < 0 ? '' : labels[names[last]!];
+    let s = level.get(v) as S | undefined;
+    if (s === undefined) {
+      const copy = {} as Record<L, string>;
+      for (const n of names) copy[n] = String(labels[n]);
+      level.set(v, (s = this.create()));
+      this.series.push({ labels: copy, s });
+    }
+    return s;
   }
 
   reset(): void {
-    this.series.clear();
+    this.series.length = 0;
+    this.#root = new Map<string, unknown>();
   }
 }
 
@@ -119,7 +135,7 @@ abstract class PlainValueMetric<L extends string> extends PlainMetric<L, Series>
 
   get(): Promise<MetricData> {
     const values: Exported[] = [];
-    for (const { labels, s } of this.series.values()) values.push({ labels: { ...labels }, value: s.value });
+    for (const { labels, s } of this.series) values.push({ labels: { ...labels }, value: s.value });
     return Promise.resolve({
       name: this.name,
       help: this.help,
@@ -158,7 +174,7 @@ export class PlainHistogram<L extends string> extends PlainMetric<L, HistogramSe
   getForPromString(): Promise<MetricData> {
     const values: Exported[] = [];
     const bucket = `${this.name}_bucket`;
-    for (const { labels, s } of this.series.values()) {
+    for (const { labels, s } of this.series) {
       const shared = { ...labels } as Record<string, string>;
       let acc = 0;
       this.#bounds.forEach((le, i) => {
