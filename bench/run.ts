@@ -4,9 +4,12 @@
  *
  *   npm run build && node bench/run.ts [--quick] [--rounds N]
  *
- * `--rounds N` measures every target N times, rotating the order of targets each round, and
- * prints the median of each figure: on a small machine the target measured first pays for the
- * others' warm-up and the OS's scheduling, which a single pass cannot separate from the code.
+ * `--rounds N` measures every target N times, rotating the order of targets each round and
+ * reversing it every other round, and prints the median of each figure: on a small machine the
+ * target measured first pays for the others' warm-up and the OS's scheduling, and the one measured
+ * right after another's throughput phase for what that left behind (a control run with two slots
+ * on the same build showed it), which a single pass cannot separate from the code. Each target
+ * starts after a short pause (SETTLE_MS).
  *
  * Beside breakwater it runs `bw-no-cache` (the same with no cache tier in the chain: the difference
  * in CPU per request is what the cache tier costs) and, when BENCH_COMPARE_DIST names another
@@ -30,6 +33,8 @@ const LAT_N = QUICK ? 500 : 3000;
 const TP_SECONDS = QUICK ? 3 : 8;
 const CONC = 50;
 const ROUNDS = Math.max(1, Number(process.argv[process.argv.indexOf('--rounds') + 1]) || 1);
+/** Pause before each target: the previous one's load (its upstream's GC, the sockets it closed) settles. */
+const SETTLE_MS = 2_000;
 
 const CHAT = JSON.stringify({ model: 'bench', messages: [{ role: 'user', content: 'hello' }] });
 const CHAT_STREAM = JSON.stringify({
@@ -286,9 +291,14 @@ async function main(): Promise<void> {
     for (let round = 0; round < ROUNDS; round++) {
       const k = round % targets.length;
       const order = [...targets.slice(k), ...targets.slice(0, k)];
+      // Reversed every other round, so no target always follows the same one.
+      if (round % 2 === 1) order.reverse();
       if (ROUNDS > 1)
         process.stdout.write(`round ${round + 1}/${ROUNDS}: ${order.map((t) => t[0]).join(', ')}\n`);
-      for (const [name, url, pid] of order) (samples[name] ??= []).push(await measure(url, pid, useWrk, dir));
+      for (const [name, url, pid] of order) {
+        await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+        (samples[name] ??= []).push(await measure(url, pid, useWrk, dir));
+      }
     }
     const rows: Record<string, Record<string, number>> = {};
     for (const [name] of targets) rows[name] = medians(samples[name]!);
