@@ -54,7 +54,9 @@ function renderFleet(f) {
   const groups = $('fleet-groups');
   groups.replaceChildren(row(['upstream', 'group', 'since', 'failing', 'reason', ''], true));
   for (const [name, g] of Object.entries(f.upstreams)) {
-    const tr = row([name, { text: g.state, cls: 'state ' + g.state }, ago(g.since), g.failing.map((x) => x.pod + ' ' + x.failures).join(', ') || '-', { text: g.reason || '-', cls: 'why' }]);
+    const r = g.last_recovery;
+    const why = g.reason || (g.state === 'closed' && r ? 'recovered ' + ago(r.at) + ': ' + r.reason : '-');
+    const tr = row([name, { text: g.state, cls: 'state ' + g.state }, ago(g.since), g.failing.map((x) => x.pod + ' ' + x.failures).join(', ') || '-', { text: why, cls: 'why' }]);
     tr.dataset.fleetUpstream = name;
     tr.dataset.state = g.state;
     tr.append(fleetButtons(name));

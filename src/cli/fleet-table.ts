@@ -22,13 +22,18 @@ export function formatFleetTable(view: FleetView, nowMs: number): string {
       `window ${formatDuration(view.window_ms)}  answered by ${view.pod}${view.stale ? '  (stale: last view read)' : ''}`,
     '',
   ];
-  const groups = Object.entries(view.upstreams).map(([name, g]) => [
-    name,
-    g.state,
-    ago(g.since, nowMs),
-    g.failing.length === 0 ? '-' : g.failing.map((f) => `${f.pod} ${f.failures}`).join(', '),
-    g.reason ?? '-',
-  ]);
+  const groups = Object.entries(view.upstreams).map(([name, g]) => {
+    // Closed after a recovery: say who closed it and when (kept while an open period could last).
+    const r = g.last_recovery;
+    const closed = g.state === 'closed' && r !== null ? `recovered ${ago(r.at, nowMs)}: ${r.reason}` : null;
+    return [
+      name,
+      g.state,
+      ago(g.since, nowMs),
+      g.failing.length === 0 ? '-' : g.failing.map((f) => `${f.pod} ${f.failures}`).join(', '),
+      g.reason ?? closed ?? '-',
+    ];
+  });
   out.push(...columns(['UPSTREAM', 'GROUP', 'SINCE', 'FAILING', 'REASON'], groups), '');
   const pods: string[][] = [];
   for (const p of view.pods) {

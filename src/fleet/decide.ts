@@ -2,8 +2,8 @@ import { BreakerState } from '../breaker/index.ts';
 import type { FleetContext } from './context.ts';
 import type { UpstreamLink } from './link.ts';
 import {
-  MAX_TEXT_CHARS,
   parseCommand,
+  parseRecovery,
   parseReport,
   type FailureReport,
   type FleetCommand,
@@ -126,7 +126,7 @@ export function reconcile(
     applyGroup(ctx, link);
   } else if (link.group !== null) {
     // The event may not have arrived yet (another connection) or been lost: the record tells.
-    const rec = typeof raw.recovered === 'string' ? recoveryOf(jsonOrNull(raw.recovered)) : null;
+    const rec = typeof raw.recovered === 'string' ? parseRecovery(jsonOrNull(raw.recovered)) : null;
     if (rec !== null && rec.at >= link.group.since && rec.pod !== ctx.podId) {
       closeForGroup(link, `fleet: ${rec.reason}`);
     } else if (nowAt - link.group.since > 2 * ctx.policy.heartbeatMs) {
@@ -153,13 +153,6 @@ function reportsOf(hash: unknown): FailureReport[] {
     if (r !== null) out.push(r);
   }
   return out;
-}
-
-function recoveryOf(v: unknown): { at: number; pod: string; reason: string } | null {
-  const o = v as { at?: unknown; pod?: unknown; reason?: unknown } | null;
-  if (o === null || typeof o !== 'object' || typeof o.at !== 'number') return null;
-  if (typeof o.pod !== 'string' || typeof o.reason !== 'string') return null;
-  return { at: o.at, pod: o.pod, reason: o.reason.slice(0, MAX_TEXT_CHARS) };
 }
 
 function groupOf(v: unknown): { since: number; reason: string } | null {

@@ -61,6 +61,23 @@ export function parseReport(pod: string, raw: unknown): FailureReport | null {
   return { pod, n: Math.floor(n), trip: o.trip === true, last: str(o, 'last', MAX_TEXT_CHARS), at };
 }
 
+/** The group's last recovery as stored (`{at, pod, reason}`, Redis time); null when malformed. */
+export interface Recovery {
+  readonly at: number;
+  readonly pod: string;
+  readonly reason: string;
+}
+
+/** A stored recovery from its JSON form; null when malformed. */
+export function parseRecovery(raw: unknown): Recovery | null {
+  if (typeof raw !== 'object' || raw === null) return null;
+  const o = raw as Obj;
+  const at = num(o, 'at');
+  const pod = str(o, 'pod');
+  const reason = str(o, 'reason', MAX_TEXT_CHARS);
+  return at === null || pod === null || reason === null ? null : { at, pod, reason };
+}
+
 /** A command from its JSON form; null when malformed. */
 export function parseCommand(raw: unknown): FleetCommand | null {
   if (typeof raw !== 'object' || raw === null) return null;

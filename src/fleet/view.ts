@@ -1,4 +1,4 @@
-import { parseCommand, parseReport, type FleetCommand } from './messages.ts';
+import { parseCommand, parseRecovery, parseReport, type FleetCommand } from './messages.ts';
 import type { FleetKeys } from './keys.ts';
 import type { FleetPipeline, FleetRedis } from './store.ts';
 
@@ -40,6 +40,8 @@ export interface GroupUpstreamView {
   readonly reason: string | null;
   /** Pods reporting it failing since the group's last success. */
   readonly failing: ReadonlyArray<{ pod: string; failures: number; tripped: boolean; last: string | null }>;
+  /** The group's last recovery (a prober closed it), kept as long as an open period lasts at most; null when none. */
+  readonly last_recovery: { readonly at: string; readonly pod: string; readonly reason: string } | null;
 }
 
 /** A lease in force: the probe lease of an upstream, or one budget lease. */
@@ -109,6 +111,7 @@ export async function readFleetView(
   p.time().zrevrange(k.pods, 0, MAX_VIEW_ENTRIES - 1, 'WITHSCORES');
   for (const u of upstreams) {
     p.get(k.open(u)).get(k.forced(u)).hgetall(k.streak(u)).get(k.probe(u)).pttl(k.probe(u));
+    p.get(k.recovered(u));
     p.zrange(k.budget(u), 0, String(MAX_VIEW_ENTRIES - 1), 'WITHSCORES');
   }
   const r = ok(await p.exec());
@@ -121,9 +124,13 @@ export async function readFleetView(
   const groups: Record<string, GroupUpstreamView> = {};
   const leases: LeaseView[] = [];
   upstreams.forEach((u, i) => {
-    const at = 2 + 6 * i;
-    const [open, forced, streak, probe, pttl, budget] = r.slice(at, at + 6).map(([, v]) => v);
-    groups[u] = groupView(json(open), parseCommand(json(forced)), streak);
+    const at = 2 + 7 * i;
+    const [open, forced, streak, probe, pttl, recovered, budget] = r.slice(at, at + 7).map(([, v]) => v);
+    const rec = parseRecovery(json(recovered));
+    groups[u] = {
+      ...groupView(json(open), parseCommand(json(forced)), streak),
+      last_recovery: rec === null ? null : { at: iso(rec.at), pod: rec.pod, reason: rec.reason },
+    };
     if (typeof probe === 'string' && typeof pttl === 'number' && pttl > 0) {
       leases.push({ kind: 'probe', upstream: u, pod: probe, id: null, expires_at: iso(nowMs + pttl) });
     }
@@ -147,7 +154,11 @@ function podView(id: string, heardMs: number, raw: unknown): PodView {
   return { pod: id, last_heard: iso(heardMs), upstreams };
 }
 
-function groupView(open: unknown, forced: FleetCommand | null, streak: unknown): GroupUpstreamView {
+function groupView(
+  open: unknown,
+  forced: FleetCommand | null,
+  streak: unknown,
+): Omit<GroupUpstreamView, 'last_recovery'> {
   const failing: GroupUpstreamView['failing'][number][] = [];
   if (typeof streak === 'object' && streak !== null) {
     for (const [pod, raw] of Object.entries(streak as Record<string, unknown>)) {

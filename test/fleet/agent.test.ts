@@ -153,6 +153,9 @@ describe.skipIf(redis === null)('FleetAgent', () => {
       const closed = p.transitions.at(-1)!;
       expect(closed).toMatchObject({ to: 'closed', reason: `fleet: ${reason}` });
     }
+    const recovery = (await a!.agent.view()).upstreams[u]!.last_recovery;
+    expect(recovery).toMatchObject({ pod: 'pod-z', reason });
+    expect(Date.parse(recovery!.at)).toBeGreaterThan(Date.now() - 10_000);
   });
 
   it('keeps the probe lease with the prober through the wait after a failed trial', async () => {

@@ -49,7 +49,13 @@ describe.skipIf(redis === null)('fleet on the admin API and the CLI', () => {
     }, WAIT);
     const view = (await (await fetch(`${a.adminUrl}/fleet`)).json()) as FleetView;
     expect(view).toMatchObject({ pod: 'pod-a', store: 'connected', quorum: 2, stale: false });
-    expect(view.upstreams['max-gpu']).toEqual({ state: 'closed', since: null, reason: null, failing: [] });
+    expect(view.upstreams['max-gpu']).toEqual({
+      state: 'closed',
+      since: null,
+      reason: null,
+      failing: [],
+      last_recovery: null,
+    });
     expect(view.pods[0]!.upstreams['max-gpu']).toMatchObject({ state: 'closed', group_state: 'closed' });
   });
 
@@ -162,6 +168,18 @@ describe('formatFleetTable', () => {
           since: '2026-11-27T13:00:05Z',
           reason: 'fleet: max-gpu failing on 2 pods',
           failing: [{ pod: 'pod-b', failures: 3, tripped: true, last: null }],
+          last_recovery: null,
+        },
+        'ollama-cpu': {
+          state: 'closed',
+          since: null,
+          reason: null,
+          failing: [],
+          last_recovery: {
+            at: '2026-11-27T13:00:02Z',
+            pod: 'pod-c',
+            reason: 'pod-c closed ollama-cpu after its half-open trials succeeded',
+          },
         },
       },
       leases: [
@@ -173,8 +191,11 @@ describe('formatFleetTable', () => {
       'group chat-api  store connected (since 10 s ago)  quorum 2  window 30s  answered by pod-a',
     );
     expect(lines[3]).toMatch(/^max-gpu\s+open\s+5 s ago\s+pod-b 3\s+fleet: max-gpu failing on 2 pods$/);
-    expect(lines[6]).toMatch(/^pod-a\s+1 s ago\s+max-gpu\s+open\s+5 s ago\s+fleet\s+probe\s+fleet: max-gpu/);
-    expect(lines[9]).toMatch(/^probe\s+max-gpu\s+pod-a\s+-\s+in 4 s$/);
+    expect(lines[4]).toMatch(
+      /^ollama-cpu\s+closed\s+-\s+-\s+recovered 8 s ago: pod-c closed ollama-cpu after its half-open trials succeeded$/,
+    );
+    expect(lines[7]).toMatch(/^pod-a\s+1 s ago\s+max-gpu\s+open\s+5 s ago\s+fleet\s+probe\s+fleet: max-gpu/);
+    expect(lines[10]).toMatch(/^probe\s+max-gpu\s+pod-a\s+-\s+in 4 s$/);
   });
 });
 
