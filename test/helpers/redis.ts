@@ -25,6 +25,22 @@ export interface RedisHandle {
 const READY_TIMEOUT_MS = 10_000;
 const BIND_ATTEMPTS = 5;
 
+/**
+ * Servers this process started and has not stopped. A test run cut short (the runner killed, its
+ * output pipe closed) never reaches `afterAll`: they are killed when this worker exits or loses
+ * its runner (the IPC channel of a forked worker closes), so none outlives the run.
+ */
+const started = new Set<ChildProcess>();
+function killStarted(): void {
+  for (const c of started) {
+    c.kill('SIGCONT');
+    c.kill('SIGKILL');
+  }
+  started.clear();
+}
+process.once('exit', killStarted);
+process.once('disconnect', killStarted);
+
 function hasBinary(name: string, args: string[]): boolean {
   const r = spawnSync(name, args, { stdio: 'ignore', timeout: 5_000 });
   return r.error === undefined && r.status === 0;
@@ -52,6 +68,8 @@ type SpawnResult = { ok: true; child: ChildProcess } | { ok: false; addressInUse
 async function spawnRedis(port: number): Promise<SpawnResult> {
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
   const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  started.add(child);
+  child.once('exit', () => started.delete(child));
   let output = '';
   return await new Promise<SpawnResult>((resolve) => {
     const timer = setTimeout(() => {
