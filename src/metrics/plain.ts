@@ -75,6 +75,7 @@ abstract class PlainMetric<L extends string, S> {
   readonly help: string;
   readonly labelNames: readonly L[];
   readonly aggregator = 'sum';
+  abstract readonly type: MetricData['type'];
   /** Every series with its labels, in creation order (what a scrape reads). */
   protected readonly series: { readonly labels: Labels<L>; readonly s: S }[] = [];
   /** Label value → next level, one level per label name; the last level holds the series. */
@@ -115,6 +116,17 @@ abstract class PlainMetric<L extends string, S> {
     return s;
   }
 
+  /** What the registry reads: this metric with `values`. */
+  protected publish(values: Exported[]): Promise<MetricData> {
+    return Promise.resolve({
+      name: this.name,
+      help: this.help,
+      type: this.type,
+      values,
+      aggregator: this.aggregator,
+    });
+  }
+
   reset(): void {
     this.series.length = 0;
     this.#root = new Map<string, unknown>();
@@ -122,8 +134,6 @@ abstract class PlainMetric<L extends string, S> {
 }
 
 abstract class PlainValueMetric<L extends string> extends PlainMetric<L, Series> {
-  abstract readonly type: 'counter' | 'gauge';
-
   protected create(): Series {
     return new Series();
   }
@@ -136,13 +146,7 @@ abstract class PlainValueMetric<L extends string> extends PlainMetric<L, Series>
   get(): Promise<MetricData> {
     const values: Exported[] = [];
     for (const { labels, s } of this.series) values.push({ labels: { ...labels }, value: s.value });
-    return Promise.resolve({
-      name: this.name,
-      help: this.help,
-      type: this.type,
-      values,
-      aggregator: this.aggregator,
-    });
+    return this.publish(values);
   }
 }
 
@@ -185,13 +189,7 @@ export class PlainHistogram<L extends string> extends PlainMetric<L, HistogramSe
       values.push({ labels: {}, sharedLabels: shared, value: s.sum, metricName: `${this.name}_sum` });
       values.push({ labels: {}, sharedLabels: shared, value: s.count, metricName: `${this.name}_count` });
     }
-    return Promise.resolve({
-      name: this.name,
-      help: this.help,
-      type: this.type,
-      values,
-      aggregator: this.aggregator,
-    });
+    return this.publish(values);
   }
 
   /** As prom-client's: each value's labels hold the series' labels and `le`. */
