@@ -26,26 +26,30 @@ export function degradedAnswer(
   status: number,
   nowMs: number,
 ): DegradedAnswer | null {
+  const ask: Ask = { model, stream, message, status, nowMs };
   switch (ei.endpoint) {
     case Endpoint.CHAT:
-      return chat(model, stream, message, status, nowMs);
+      return chat(ask);
     case Endpoint.COMPLETIONS:
-      return completion(model, stream, message, status, nowMs);
+      return completion(ask);
     case Endpoint.OLLAMA_CHAT:
     case Endpoint.OLLAMA_GENERATE:
-      return ollama(ei.endpoint === Endpoint.OLLAMA_CHAT, model, stream, message, status, nowMs);
+      return ollama(ei.endpoint === Endpoint.OLLAMA_CHAT, ask);
     default:
       return null;
   }
 }
 
-function chat(
-  model: string,
-  stream: boolean,
-  message: string,
-  status: number,
-  nowMs: number,
-): DegradedAnswer {
+/** What every protocol's degraded answer is built from. */
+interface Ask {
+  readonly model: string;
+  readonly stream: boolean;
+  readonly message: string;
+  readonly status: number;
+  readonly nowMs: number;
+}
+
+function chat({ model, stream, message, status, nowMs }: Ask): DegradedAnswer {
   const id = nextId('chatcmpl');
   const created = Math.floor(nowMs / 1000);
   if (!stream) {
@@ -69,13 +73,7 @@ function chat(
   return sse(status, chunk);
 }
 
-function completion(
-  model: string,
-  stream: boolean,
-  message: string,
-  status: number,
-  nowMs: number,
-): DegradedAnswer {
+function completion({ model, stream, message, status, nowMs }: Ask): DegradedAnswer {
   const id = nextId('cmpl');
   const created = Math.floor(nowMs / 1000);
   const choice = { index: 0, text: message, finish_reason: 'stop', logprobs: null };
@@ -85,14 +83,7 @@ function completion(
   return { status, contentType: 'application/json', body: JSON.stringify({ ...body, usage }) };
 }
 
-function ollama(
-  isChat: boolean,
-  model: string,
-  stream: boolean,
-  message: string,
-  status: number,
-  nowMs: number,
-): DegradedAnswer {
+function ollama(isChat: boolean, { model, stream, message, status, nowMs }: Ask): DegradedAnswer {
   const created_at = new Date(nowMs).toISOString();
   const content = isChat ? { message: { role: 'assistant', content: message } } : { response: message };
   const body = { model, created_at, ...content, done: true, done_reason: 'stop' };
