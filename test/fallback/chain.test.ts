@@ -36,6 +36,25 @@ function writer(): { w: ClientWriter; res: FakeResponse } {
   return { w: new ClientWriter(res.asResponse(), 'openai'), res };
 }
 
+/** One OpenAI stream event carrying `c`. */
+const ev = (c: string): string => `data: {"choices":[{"index":0,"delta":{"content":"${c}"}}]}\n\n`;
+
+/** Two SSE upstreams: the first sends `Hel` and is cut, the second answers `lo` and `[DONE]`. */
+async function cutThenContinue(): Promise<void> {
+  ups.push(
+    await fakeUpstream((res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(ev('Hel'));
+      setImmediate(() => res.destroy());
+    }),
+  );
+  ups.push(
+    await fakeUpstream((res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.end(ev('lo') + 'data: [DONE]\n\n');
+    }),
+  );
+}
 describe('runChain', () => {
   it('falls back past a failing tier and says why in x-breakwater-skipped', async () => {
     ups.push(await fakeUpstream((res) => res.writeHead(502).end()));
@@ -99,20 +118,7 @@ routes:
   });
 
   it('resumes a stream cut on an opted-in tier on the next tier, with the text so far', async () => {
-    const ev = (c: string): string => `data: {"choices":[{"index":0,"delta":{"content":"${c}"}}]}\n\n`;
-    ups.push(
-      await fakeUpstream((res) => {
-        res.writeHead(200, { 'content-type': 'text/event-stream' });
-        res.write(ev('Hel'));
-        setImmediate(() => res.destroy());
-      }),
-    );
-    ups.push(
-      await fakeUpstream((res) => {
-        res.writeHead(200, { 'content-type': 'text/event-stream' });
-        res.end(ev('lo') + 'data: [DONE]\n\n');
-      }),
-    );
+    await cutThenContinue();
     const h = chainDeps(twoTiers(ups[0]!.url, ups[1]!.url, ', continueOnNextTier: true'));
     deps = h.deps;
     const { w, res } = writer();
@@ -193,20 +199,7 @@ describe('runChain with tracing', () => {
   });
 
   it('ends the span of a stream cut on an opted-in tier as resumed, and the next one as answered', async () => {
-    const ev = (c: string): string => `data: {"choices":[{"index":0,"delta":{"content":"${c}"}}]}\n\n`;
-    ups.push(
-      await fakeUpstream((res) => {
-        res.writeHead(200, { 'content-type': 'text/event-stream' });
-        res.write(ev('Hel'));
-        setImmediate(() => res.destroy());
-      }),
-    );
-    ups.push(
-      await fakeUpstream((res) => {
-        res.writeHead(200, { 'content-type': 'text/event-stream' });
-        res.end(ev('lo') + 'data: [DONE]\n\n');
-      }),
-    );
+    await cutThenContinue();
     const h = chainDeps(twoTiers(ups[0]!.url, ups[1]!.url, ', continueOnNextTier: true'));
     const rec = recordingTracing();
     deps = { ...h.deps, tracing: rec.tracing };
