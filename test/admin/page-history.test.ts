@@ -1,34 +1,20 @@
-import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { BrowserContext } from 'playwright-core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { HAVE_CHROMIUM, launchChromium } from '../helpers/chromium.ts';
+import { browserPerTest, HAVE_CHROMIUM } from '../helpers/chromium.ts';
 import type { HistoryView } from '../../src/history/index.ts';
 import { chat, ROOT, startFull, type Full } from '../sidecar/helpers.ts';
 
 /** A Chromium start takes seconds alone and far more on a loaded machine (as in page.test.ts). */
 const PAGE_TEST_TIMEOUT_MS = 60_000;
 
-const open: { full: Full | null; context: BrowserContext | null; dir: string | null } = {
-  full: null,
-  context: null,
-  dir: null,
-};
+const { dir, browser } = browserPerTest('bw-history-');
+const open: { full: Full | null } = { full: null };
 
 afterEach(async () => {
-  await open.context?.close();
   await open.full?.close();
-  if (open.dir) await rm(open.dir, { recursive: true, force: true });
   open.full = null;
-  open.context = null;
-  open.dir = null;
 });
-
-async function browser(dir: string): Promise<BrowserContext> {
-  open.context = await launchChromium(dir);
-  return open.context;
-}
 
 /** Closes `n` buckets with `calls` chat calls in each (the recorder is sampled by hand, not by its timer). */
 async function buckets(full: Full, n: number, calls: number): Promise<void> {
@@ -72,11 +58,11 @@ describe('admin page history', () => {
   it.skipIf(!HAVE_CHROMIUM)(
     'draws a state band with the trip and the tier share as inline SVG when the primary failed',
     async () => {
-      open.dir = await mkdtemp(join(tmpdir(), 'bw-history-'));
+      const scratch = await dir();
       open.full = await startFull();
       const full = open.full;
       await outage(full);
-      const page = await (await browser(open.dir)).newPage();
+      const page = await (await browser()).newPage();
       const errors: string[] = [];
       const foreign: string[] = [];
       page.on('pageerror', (e) => errors.push(e.message));
@@ -95,7 +81,7 @@ describe('admin page history', () => {
       expect(await fallback.count()).toBeGreaterThan(0);
       expect(await page.locator('#tier-share rect[data-tier="max-gpu"]').count()).toBeGreaterThan(0);
       expect(await page.locator('script[src], link[rel="stylesheet"]').count()).toBe(0);
-      const shot = join(open.dir, 'admin-history.png');
+      const shot = join(scratch, 'admin-history.png');
       await page.screenshot({ path: shot, fullPage: true });
       expect((await readFile(shot)).subarray(1, 4).toString()).toBe('PNG');
       if (process.env.BREAKWATER_UPDATE_SCREENSHOT === '1')

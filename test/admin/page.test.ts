@@ -1,9 +1,7 @@
-import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { BrowserContext } from 'playwright-core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CHROMIUM, HAVE_CHROMIUM, launchChromium } from '../helpers/chromium.ts';
+import { browserPerTest, CHROMIUM, HAVE_CHROMIUM } from '../helpers/chromium.ts';
 import { basePolicy, chat, ROOT, startFull, type Full } from '../sidecar/helpers.ts';
 
 /**
@@ -14,26 +12,13 @@ const PAGE_TEST_TIMEOUT_MS = 60_000;
 if (!HAVE_CHROMIUM)
   console.warn(`admin page test skipped: ${CHROMIUM} not found (apt-get install -y chromium)`);
 
-const open: { full: Full | null; context: BrowserContext | null; dir: string | null } = {
-  full: null,
-  context: null,
-  dir: null,
-};
+const { dir, browser } = browserPerTest('bw-page-');
+const open: { full: Full | null } = { full: null };
 
 afterEach(async () => {
-  await open.context?.close();
   await open.full?.close();
-  if (open.dir) await rm(open.dir, { recursive: true, force: true });
   open.full = null;
-  open.context = null;
-  open.dir = null;
 });
-
-async function browser(): Promise<BrowserContext> {
-  open.dir ??= await mkdtemp(join(tmpdir(), 'bw-chromium-'));
-  open.context = await launchChromium(open.dir);
-  return open.context;
-}
 
 /** The test policy with an active health check on the primary, as the demo has. */
 const policy = (max: string, ollama: string): string =>
@@ -46,8 +31,8 @@ describe('admin page', () => {
   it.skipIf(!HAVE_CHROMIUM)(
     'shows a card turning open when the primary upstream fails',
     async () => {
-      open.dir = await mkdtemp(join(tmpdir(), 'bw-page-'));
-      open.full = await startFull({ policy, file: join(open.dir, 'policy.yaml') });
+      const scratch = await dir();
+      open.full = await startFull({ policy, file: join(scratch, 'policy.yaml') });
       const full = open.full;
       for (let i = 0; i < 6; i++) await chat(full.proxyUrl);
       const context = await browser();
@@ -74,7 +59,7 @@ describe('admin page', () => {
       await page.locator('[data-breaker="ollama-cpu"][data-state="forced_open"]').waitFor();
       expect(full.sidecar.breakers()[1]!.state).toBe('forced_open');
 
-      const shot = join(open.dir, 'admin-page.png');
+      const shot = join(scratch, 'admin-page.png');
       await page.screenshot({ path: shot, fullPage: true });
       const png = await readFile(shot);
       expect(png.subarray(1, 4).toString()).toBe('PNG');

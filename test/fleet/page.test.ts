@@ -1,9 +1,7 @@
-import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { BrowserContext } from 'playwright-core';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { HAVE_CHROMIUM, launchChromium } from '../helpers/chromium.ts';
+import { browserPerTest, HAVE_CHROMIUM } from '../helpers/chromium.ts';
 import { findRedis } from '../helpers/redis.ts';
 import { ROOT, basePolicy, chat, startFull, type Full } from '../sidecar/helpers.ts';
 import { groupName } from './helpers.ts';
@@ -13,25 +11,13 @@ afterAll(async () => {
   await redis?.close();
 });
 
-const open: { fulls: Full[]; context: BrowserContext | null; dir: string | null } = {
-  fulls: [],
-  context: null,
-  dir: null,
-};
-afterEach(async () => {
-  await open.context?.close();
-  await Promise.all(open.fulls.map((f) => f.close()));
-  if (open.dir) await rm(open.dir, { recursive: true, force: true });
-  open.fulls = [];
-  open.context = null;
-  open.dir = null;
-});
+const { dir, browser } = browserPerTest('bw-fleet-page-', { width: 1280, height: 900 });
+const open: { fulls: Full[] } = { fulls: [] };
 
-async function browser(): Promise<BrowserContext> {
-  open.dir ??= await mkdtemp(join(tmpdir(), 'bw-fleet-page-'));
-  open.context = await launchChromium(open.dir, { width: 1280, height: 900 });
-  return open.context;
-}
+afterEach(async () => {
+  await Promise.all(open.fulls.map((f) => f.close()));
+  open.fulls = [];
+});
 
 describe('admin page fleet view', () => {
   it.skipIf(!HAVE_CHROMIUM || redis === null)(
@@ -67,7 +53,7 @@ describe('admin page fleet view', () => {
       expect(b.sidecar.upstream('max-gpu')!.breaker.snapshot().trip_reason).toBe(
         'forced open for the fleet by the admin page via pod-a: forced open from the admin page',
       );
-      const shot = join(open.dir!, 'fleet-page.png');
+      const shot = join(await dir(), 'fleet-page.png');
       await page.screenshot({ path: shot, fullPage: true });
       expect((await readFile(shot)).subarray(1, 4).toString()).toBe('PNG');
       if (process.env.BREAKWATER_UPDATE_SCREENSHOT === '1')
