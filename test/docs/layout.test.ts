@@ -5,14 +5,10 @@ import { describe, expect, it } from 'vitest';
 const SRC = join(import.meta.dirname, '..', '..', 'src');
 const MAX_LINES = 300;
 
+/** Every `.ts` file below `dir`. */
 async function filesUnder(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const e of await readdir(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) out.push(...(await filesUnder(p)));
-    else if (e.name.endsWith('.ts')) out.push(p);
-  }
-  return out;
+  const names = await readdir(dir, { recursive: true });
+  return names.filter((n) => n.endsWith('.ts')).map((n) => join(dir, n));
 }
 
 describe('source layout', () => {

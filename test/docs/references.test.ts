@@ -4,14 +4,10 @@ import { describe, expect, it } from 'vitest';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
+/** Every `.ts` file below `dir`. */
 async function filesUnder(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const e of await readdir(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) out.push(...(await filesUnder(p)));
-    else if (e.name.endsWith('.ts')) out.push(p);
-  }
-  return out;
+  const names = await readdir(dir, { recursive: true });
+  return names.filter((n) => n.endsWith('.ts')).map((n) => join(dir, n));
 }
 
 async function sources(): Promise<{ path: string; text: string }[]> {
