@@ -18,8 +18,7 @@ afterEach(async () => {
   pods = [];
 });
 
-async function group(n: number, fleetExtra: Record<string, string> = {}): Promise<Pod[]> {
-  const g = groupName();
+async function group(n: number, fleetExtra: Record<string, string> = {}, g = groupName()): Promise<Pod[]> {
   const started = await Promise.all(
     Array.from({ length: n }, (_, i) =>
       startPod(fleetPolicy(redis!.url, g, `pod-${'abcdefgh'[i]}`, fleetExtra)),
@@ -115,8 +114,7 @@ describe.skipIf(redis === null)('FleetAgent', () => {
 
   it("closes with the prober's reason from the store when the recovered message never arrives", async () => {
     const g = groupName();
-    const [a, b] = await Promise.all(['pod-a', 'pod-b'].map((p) => startPod(fleetPolicy(redis!.url, g, p))));
-    pods.push(a!, b!);
+    const [a, b] = await group(2, {}, g);
     fail(a!.max, 3);
     fail(b!.max, 3);
     await vi.waitFor(() => {
@@ -201,8 +199,7 @@ describe.skipIf(redis === null)('FleetAgent', () => {
 
   it('opens the breaker of a pod that joins while the group holds the upstream open, as it binds', async () => {
     const g = groupName();
-    const [a, b] = await Promise.all(['pod-a', 'pod-b'].map((p) => startPod(fleetPolicy(redis!.url, g, p))));
-    pods.push(a!, b!);
+    const [a, b] = await group(2, {}, g);
     fail(a!.max, 3);
     fail(b!.max, 3);
     await vi.waitFor(
